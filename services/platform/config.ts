@@ -1,0 +1,169 @@
+/**
+ * Environment parsing: every `main.ts` declares the variables it reads, parses them once at
+ * start-up and passes plain values down. Every bad or missing variable is reported at once, by
+ * name, before anything starts.
+ */
+
+/** How one variable is read. `parse` throws an Error whose message says what is wrong. */
+export interface EnvVar<T> {
+  readonly parse: (raw: string | undefined) => T;
+  readonly describe: string;
+}
+
+export class ConfigError extends Error {
+  constructor(readonly problems: { variable: string; problem: string }[]) {
+    super(`invalid configuration:\n${problems.map((p) => `  ${p.variable}: ${p.problem}`).join('\n')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+type Env = Record<string, string | undefined>;
+
+/** Parses every declared variable; throws one ConfigError naming all variables that are wrong. */
+export function parseEnv<S extends Record<string, EnvVar<unknown>>>(
+  schema: S,
+  env: Env = process.env,
+): { [K in keyof S]: S[K] extends EnvVar<infer T> ? T : never } {
+  const out: Record<string, unknown> = {};
+  const problems: { variable: string; problem: string }[] = [];
+  for (const [name, variable] of Object.entries(schema)) {
+    const raw = env[name];
+    try {
+      out[name] = variable.parse(raw === '' ? undefined : raw);
+    } catch (err) {
+      problems.push({ variable: name, problem: err instanceof Error ? err.message : String(err) });
+    }
+  }
+  if (problems.length > 0) throw new ConfigError(problems);
+  return out as { [K in keyof S]: S[K] extends EnvVar<infer T> ? T : never };
+}
+
+function required<T>(raw: string | undefined, fallback: T | undefined, parse: (raw: string) => T): T {
+  if (raw === undefined) {
+    if (fallback === undefined) throw new Error('is required but not set');
+    return fallback;
+  }
+  return parse(raw);
+}
+
+/** A string. Without a default, the variable is required. */
+export function str(options: { default?: string; maxLength?: number } = {}): EnvVar<string> {
+  return {
+    describe: options.default === undefined ? 'string (required)' : `string (default ${options.default})`,
+    parse: (raw) =>
+      required(raw, options.default, (value) => {
+        if (options.maxLength !== undefined && value.length > options.maxLength) {
+          throw new Error(`must be at most ${options.maxLength} characters`);
+        }
+        return value;
+      }),
+  };
+}
+
+/** An optional string: undefined when unset. */
+export function optionalStr(): EnvVar<string | undefined> {
+  return { describe: 'string (optional)', parse: (raw) => raw };
+}
+
+/** An integer within [min, max]. */
+export function int(options: { default?: number; min?: number; max?: number } = {}): EnvVar<number> {
+  const { min = Number.MIN_SAFE_INTEGER, max = Number.MAX_SAFE_INTEGER } = options;
+  return {
+    describe: `integer in [${min}, ${max}]${options.default === undefined ? '' : ` (default ${options.default})`}`,
+    parse: (raw) =>
+      required(raw, options.default, (value) => {
+        if (!/^-?\d+$/.test(value.trim())) throw new Error(`must be an integer, got ${JSON.stringify(value)}`);
+        const n = Number(value);
+        if (n < min || n > max) throw new Error(`must be between ${min} and ${max}, got ${n}`);
+        return n;
+      }),
+  };
+}
+
+/** A TCP port; 0 asks the system for a free one. */
+export function port(options: { default?: number } = {}): EnvVar<number> {
+  return int({ ...options, min: 0, max: 65535 });
+}
+
+/** A URL with one of the given protocols, e.g. `nats:` or `mongodb:`. */
+export function url(options: { default?: string; protocols: string[] }): EnvVar<string> {
+  return {
+    describe: `${options.protocols.join('|')} URL${options.default ? ` (default ${options.default})` : ''}`,
+    parse: (raw) =>
+      required(raw, options.default, (value) => {
+        let parsed: URL;
+        try {
+          parsed = new URL(value);
+        } catch {
+          throw new Error(`must be a URL, got ${JSON.stringify(value)}`);
+        }
+        if (!options.protocols.includes(parsed.protocol)) {
+          throw new Error(`must use ${options.protocols.join(' or ')}, got ${JSON.stringify(parsed.protocol)}`);
+        }
+        return value;
+      }),
+  };
+}
+
+/** An optional URL: undefined when unset. */
+export function optionalUrl(options: { protocols: string[] }): EnvVar<string | undefined> {
+  const inner = url(options);
+  return { describe: `${inner.describe} (optional)`, parse: (raw) => (raw === undefined ? undefined : inner.parse(raw)) };
+}
+
+/** One of a fixed set of values. */
+export function oneOf<T extends string>(values: readonly T[], options: { default?: T } = {}): EnvVar<T> {
+  return {
+    describe: `one of ${values.join(', ')}`,
+    parse: (raw) =>
+      required(raw, options.default, (value) => {
+        if (!(values as readonly string[]).includes(value)) {
+          throw new Error(`must be one of ${values.join(', ')}, got ${JSON.stringify(value)}`);
+        }
+        return value as T;
+      }),
+  };
+}
+
+/** A comma-separated list of non-empty strings. */
+export function list(options: { default?: string[] } = {}): EnvVar<string[]> {
+  return {
+    describe: 'comma-separated list',
+    parse: (raw) =>
+      required(raw, options.default, (value) => {
+        const items = value.split(',').map((s) => s.trim());
+        if (items.some((s) => s === '')) throw new Error(`must be a comma-separated list without empty items`);
+        return items;
+      }),
+  };
+}
+
+/** A boolean: true/false, 1/0, yes/no. */
+export function bool(options: { default?: boolean } = {}): EnvVar<boolean> {
+  return {
+    describe: 'boolean',
+    parse: (raw) =>
+      required(raw, options.default, (value) => {
+        const v = value.toLowerCase();
+        if (['true', '1', 'yes'].includes(v)) return true;
+        if (['false', '0', 'no'].includes(v)) return false;
+        throw new Error(`must be true or false, got ${JSON.stringify(value)}`);
+      }),
+  };
+}
+
+/** The variables every Orderflow service reads; each main.ts adds its own. */
+export const commonEnv = {
+  /** NATS server(s) with JetStream. */
+  NATS_URL: url({ default: 'nats://127.0.0.1:4222', protocols: ['nats:', 'tls:'] }),
+  /** MongoDB connection string; when unset, the embedded file-persisted engine is used. */
+  MONGODB_URI: optionalUrl({ protocols: ['mongodb:', 'mongodb+srv:'] }),
+  /** Folder of the embedded engine's files (used when MONGODB_URI is unset). */
+  DATA_DIR: str({ default: './data' }),
+  /** Port of the gRPC server; 0 picks a free one. */
+  GRPC_PORT: port({ default: 0 }),
+  /** Address the gRPC server binds. */
+  GRPC_HOST: str({ default: '0.0.0.0' }),
+  /** pino level: trace, debug, info, warn, error, fatal, silent. */
+  LOG_LEVEL: oneOf(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const, { default: 'info' }),
+} satisfies Record<string, EnvVar<unknown>>;

@@ -1,0 +1,91 @@
+import { headers as natsHeaders, type MsgHdrs } from '@nats-io/nats-core';
+import type { JetStreamClient } from '@nats-io/jetstream';
+
+/** Header names every Orderflow message carries on NATS. */
+export const Header = {
+  /** JetStream de-duplication id: the event id or command id. */
+  MessageId: 'Nats-Msg-Id',
+  /** Fully qualified protobuf type of the payload, e.g. `orderflow.orders.v1.OrderPlaced`. */
+  Type: 'Orderflow-Type',
+  /** The business transaction the message belongs to: the order id. */
+  CorrelationId: 'Orderflow-Correlation-Id',
+  /** The id of the message that caused this one. */
+  CausationId: 'Orderflow-Causation-Id',
+  /** W3C trace context. */
+  Traceparent: 'traceparent',
+} as const;
+
+/** A message ready to publish: binary protobuf payload plus the routing and tracing metadata. */
+export interface OutgoingMessage {
+  /** NATS subject, e.g. `orders.events.OrderPlaced`. */
+  subject: string;
+  /** Unique message id, used as JetStream msgID so duplicates are absorbed. */
+  id: string;
+  /** Fully qualified protobuf type name of `data`. */
+  type: string;
+  data: Uint8Array;
+  correlationId: string;
+  causationId?: string;
+  traceparent?: string;
+}
+
+/** Metadata read back from a received message's headers. */
+export interface MessageMetadata {
+  id: string;
+  type: string;
+  correlationId: string;
+  causationId?: string;
+  traceparent?: string;
+}
+
+export function messageHeaders(msg: Omit<OutgoingMessage, 'subject' | 'data'>): MsgHdrs {
+  const h = natsHeaders();
+  h.set(Header.MessageId, msg.id);
+  h.set(Header.Type, msg.type);
+  h.set(Header.CorrelationId, msg.correlationId);
+  if (msg.causationId) h.set(Header.CausationId, msg.causationId);
+  if (msg.traceparent) h.set(Header.Traceparent, msg.traceparent);
+  return h;
+}
+
+export function readMetadata(h: MsgHdrs | undefined): MessageMetadata {
+  const get = (name: string) => h?.get(name) || undefined;
+  return {
+    id: get(Header.MessageId) ?? '',
+    type: get(Header.Type) ?? '',
+    correlationId: get(Header.CorrelationId) ?? '',
+    causationId: get(Header.CausationId),
+    traceparent: get(Header.Traceparent),
+  };
+}
+
+/** Something that can put a message on JetStream; the outbox relay and handlers depend on this. */
+export interface MessagePublisher {
+  publish(msg: OutgoingMessage): Promise<void>;
+}
+
+/**
+ * Publishes through JetStream with `msgID` set to the message id, so a message published twice
+ * within the stream's duplicate window is stored once. Resolves when the server has persisted it.
+ */
+export function jetStreamPublisher(js: JetStreamClient): MessagePublisher {
+  return {
+    async publish(msg) {
+      await js.publish(msg.subject, msg.data, { msgID: msg.id, headers: messageHeaders(msg) });
+    },
+  };
+}
+
+/**
+ * Maps a fully qualified protobuf type name to its subject: `orderflow.<context>.v1.<Name>` of
+ * kind `events` or `commands` becomes `<context>.<kind>.<Name>`.
+ */
+export function subjectFor(type: string, kind: 'events' | 'commands'): string {
+  const parts = type.split('.');
+  const name = parts.at(-1);
+  const context = parts[1];
+  if (parts.length !== 4 || parts[0] !== 'orderflow' || !name || !context) {
+    throw new TypeError(`cannot route message type "${type}": expected orderflow.<context>.<version>.<Name>`);
+  }
+  return `${context}.${kind}.${name}`;
+}

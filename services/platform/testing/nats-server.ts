@@ -1,0 +1,94 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+/** A nats-server with JetStream, started for one test run on a free port and a temporary store. */
+export interface TestNatsServer extends AsyncDisposable {
+  /** `nats://127.0.0.1:<port>` */
+  readonly url: string;
+  readonly port: number;
+  readonly storeDir: string;
+  /** Kills the server (SIGKILL) and starts it again on the same port and store. */
+  restart(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+/** The nats-server binary: NATS_SERVER_BIN, else `nats-server` on PATH (Debian installs /usr/sbin). */
+const natsServerBin = process.env.NATS_SERVER_BIN ?? 'nats-server';
+
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.unref();
+    srv.on('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const address = srv.address();
+      const port = typeof address === 'object' && address ? address.port : 0;
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+function launch(port: number, storeDir: string): Promise<ChildProcess> {
+  const child = spawn(natsServerBin, ['-a', '127.0.0.1', '-p', String(port), '-js', '-sd', storeDir], {
+    stdio: ['ignore', 'ignore', 'pipe'],
+    env: { ...process.env, PATH: `${process.env.PATH ?? ''}:/usr/sbin:/usr/local/sbin` },
+  });
+  return new Promise((resolve, reject) => {
+    let output = '';
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`nats-server did not become ready on port ${port} within 10s:\n${output}`));
+    }, 10_000);
+    child.on('error', (err) => {
+      clearTimeout(timer);
+      reject(new Error(`cannot start nats-server (${natsServerBin}): ${err.message}`));
+    });
+    child.on('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`nats-server exited with code ${code} before it was ready:\n${output}`));
+    });
+    child.stderr?.on('data', (chunk: Buffer) => {
+      output += chunk.toString();
+      if (output.includes('Server is ready')) {
+        clearTimeout(timer);
+        child.removeAllListeners('exit');
+        child.stderr?.removeAllListeners('data');
+        child.stderr?.resume();
+        resolve(child);
+      }
+    });
+  });
+}
+
+async function kill(child: ChildProcess, signal: NodeJS.Signals): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  await new Promise<void>((resolve) => {
+    child.once('exit', () => resolve());
+    child.kill(signal);
+  });
+}
+
+/** Starts a disposable nats-server; stop it with `await using` or `stop()` in `afterAll`. */
+export async function startNatsServer(): Promise<TestNatsServer> {
+  const storeDir = await mkdtemp(join(tmpdir(), 'orderflow-nats-'));
+  const port = await freePort();
+  let child = await launch(port, storeDir);
+  const stop = async () => {
+    await kill(child, 'SIGTERM');
+    await rm(storeDir, { recursive: true, force: true });
+  };
+  return {
+    url: `nats://127.0.0.1:${port}`,
+    port,
+    storeDir,
+    async restart() {
+      await kill(child, 'SIGKILL');
+      child = await launch(port, storeDir);
+    },
+    stop,
+    [Symbol.asyncDispose]: stop,
+  };
+}
