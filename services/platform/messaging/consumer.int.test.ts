@@ -1,0 +1,238 @@
+import { Writable } from 'node:stream';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createLogger, silentLogger } from '../logging.js';
+import { startNatsServer, type TestNatsServer } from '../testing/nats-server.js';
+import { waitFor } from '../testing/wait.js';
+import { runConsumer, PoisonMessageError, type ReceivedMessage } from './consumer.js';
+import { DeadLetterHeader, listDeadLetters, redriveDeadLetters } from './dead-letter.js';
+import { jetStreamPublisher, Header } from './envelope.js';
+import { connectNats, deadLetterStream, ensureConsumer, ensureStream, type Nats } from './nats.js';
+
+let server: TestNatsServer;
+let nats: Nats;
+let stream = 0;
+
+beforeAll(async () => {
+  server = await startNatsServer();
+  nats = await connectNats({ url: server.url, name: 'consumer-test', logger: silentLogger() });
+  await ensureStream(nats.jsm, deadLetterStream);
+});
+
+afterAll(async () => {
+  await nats?.nc.drain();
+  await server?.stop();
+});
+
+/** A fresh stream per test, so tests never see each other's messages. */
+async function freshStream(): Promise<{ name: string; subject: string }> {
+  stream++;
+  const name = `TEST${stream}`;
+  await ensureStream(nats.jsm, { name, subjects: [`test${stream}.>`], description: 'test' });
+  return { name, subject: `test${stream}.events.Thing` };
+}
+
+function publish(subject: string, id: string, body = id) {
+  return jetStreamPublisher(nats.js).publish({
+    subject,
+    id,
+    type: 'orderflow.test.v1.Thing',
+    data: new TextEncoder().encode(body),
+    correlationId: `order-${id}`,
+    traceparent: '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01',
+  });
+}
+
+describe('provisioning', () => {
+  it('creates streams and consumers idempotently, also when replicas race', async () => {
+    const spec = { name: 'RACE', subjects: ['race.>'], description: 'race' };
+    await Promise.all([ensureStream(nats.jsm, spec), ensureStream(nats.jsm, spec), ensureStream(nats.jsm, spec)]);
+    await ensureStream(nats.jsm, { ...spec, subjects: ['race.>', 'race2.>'] });
+    expect((await nats.jsm.streams.info('RACE')).config.subjects).toEqual(['race.>', 'race2.>']);
+    await ensureConsumer(nats.jsm, 'RACE', { durable: 'd', maxDeliver: 3 });
+    await ensureConsumer(nats.jsm, 'RACE', { durable: 'd', maxDeliver: 4 });
+    expect((await nats.jsm.consumers.info('RACE', 'd')).config.max_deliver).toBe(4);
+  });
+});
+
+describe('runConsumer', () => {
+  it('redelivers a failing message with the configured backoff, then acknowledges it', async () => {
+    const { name, subject } = await freshStream();
+    const deliveries: number[] = [];
+    const consumer = await runConsumer({
+      nats,
+      stream: name,
+      consumer: { durable: 'retry', maxDeliver: 5, backoffMs: [300, 700] },
+      logger: silentLogger(),
+      handler: async () => {
+        deliveries.push(Date.now());
+        if (deliveries.length < 3) throw new Error('transient');
+      },
+    });
+    await publish(subject, 'm1');
+    await waitFor('three deliveries', () => deliveries.length >= 3);
+    const [first = 0, second = 0, third = 0] = deliveries;
+    expect(second - first).toBeGreaterThanOrEqual(280);
+    expect(third - second).toBeGreaterThanOrEqual(680);
+    await waitFor('ack', async () => (await nats.jsm.consumers.info(name, 'retry')).num_ack_pending === 0);
+    const info = await nats.jsm.consumers.info(name, 'retry');
+    expect(info.num_pending).toBe(0);
+    expect(deliveries).toHaveLength(3);
+    await consumer.stop();
+  });
+
+  it('sends a message to the dead-letter stream with its headers and the error after max_deliver, and keeps serving', async () => {
+    const { name, subject } = await freshStream();
+    const handled: string[] = [];
+    const consumer = await runConsumer({
+      nats,
+      stream: name,
+      consumer: { durable: 'dlq', maxDeliver: 3, backoffMs: [50] },
+      logger: silentLogger(),
+      handler: async (m) => {
+        if (m.metadata.id === 'bad') throw new Error('cannot handle bad\nat all');
+        handled.push(m.metadata.id);
+      },
+    });
+    await publish(subject, 'bad');
+    await publish(subject, 'good');
+    const letter = await waitFor('the dead letter', async () =>
+      (await listDeadLetters(nats)).find((l) => l.stream === name),
+    );
+    expect(letter.error).toBe('cannot handle bad at all');
+    expect(letter.deliveries).toBe(3);
+    expect(letter.subject).toBe(subject);
+    expect(letter.consumer).toBe('dlq');
+    expect(letter.headers.get(Header.CorrelationId)).toBe('order-bad');
+    expect(letter.headers.get(Header.Type)).toBe('orderflow.test.v1.Thing');
+    expect(letter.headers.get(Header.Traceparent)).toMatch(/^00-/);
+    expect(letter.headers.get(DeadLetterHeader.MessageId)).toBe('bad');
+    expect(new TextDecoder().decode(letter.data)).toBe('bad');
+    await waitFor('the good message', () => handled.includes('good'));
+    await waitFor('nothing pending', async () => (await nats.jsm.consumers.info(name, 'dlq')).num_ack_pending === 0);
+    await consumer.stop();
+  });
+
+  it('dead-letters a poison message on its first delivery, and redrive hands it back', async () => {
+    const { name, subject } = await freshStream();
+    let poisoned = true;
+    const seen: ReceivedMessage[] = [];
+    const consumer = await runConsumer({
+      nats,
+      stream: name,
+      consumer: { durable: 'poison', maxDeliver: 5 },
+      logger: silentLogger(),
+      handler: async (m) => {
+        seen.push(m);
+        if (poisoned) throw new PoisonMessageError('payload does not decode');
+      },
+    });
+    await publish(subject, 'p1');
+    const letter = await waitFor('the poison dead letter', async () =>
+      (await listDeadLetters(nats)).find((l) => l.stream === name),
+    );
+    expect(letter.deliveries).toBe(1);
+    expect(letter.headers.get(DeadLetterHeader.ErrorName)).toBe('PoisonMessageError');
+    poisoned = false;
+    expect(await redriveDeadLetters(nats, (l) => l.stream === name)).toBe(1);
+    await waitFor('the redriven message', () => seen.length === 2);
+    expect(seen[1]?.metadata.correlationId).toBe('order-p1');
+    expect((await listDeadLetters(nats)).some((l) => l.stream === name)).toBe(false);
+    await consumer.stop();
+  });
+
+  it('shares one durable between two replicas: every message handled once, by either', async () => {
+    const { name, subject } = await freshStream();
+    const second = await connectNats({ url: server.url, name: 'replica-2', logger: silentLogger() });
+    const handledBy = new Map<string, string[]>();
+    const replica = (label: string, conn: Nats) =>
+      runConsumer({
+        nats: conn,
+        stream: name,
+        consumer: { durable: 'shared' },
+        logger: silentLogger(),
+        batch: 8,
+        handler: async (m) => {
+          handledBy.set(m.metadata.id, [...(handledBy.get(m.metadata.id) ?? []), label]);
+          await new Promise((resolve) => setTimeout(resolve, 2));
+        },
+      });
+    const [a, b] = await Promise.all([replica('a', nats), replica('b', second)]);
+    await Promise.all(Array.from({ length: 200 }, (_, i) => publish(subject, `m${i}`)));
+    await waitFor('200 messages handled', () => handledBy.size === 200);
+    await waitFor('all acknowledged', async () => (await nats.jsm.consumers.info(name, 'shared')).num_ack_pending === 0);
+    const labels = [...handledBy.values()];
+    expect(labels.every((l) => l.length === 1)).toBe(true);
+    expect(labels.filter((l) => l[0] === 'a').length).toBeGreaterThan(0);
+    expect(labels.filter((l) => l[0] === 'b').length).toBeGreaterThan(0);
+    await Promise.all([a.stop(), b.stop()]);
+    await second.nc.drain();
+  });
+
+  it('absorbs a duplicate publish with the same message id', async () => {
+    const { name, subject } = await freshStream();
+    await publish(subject, 'same');
+    await publish(subject, 'same');
+    expect((await nats.jsm.streams.info(name)).state.messages).toBe(1);
+  });
+
+  it('logs every handler line with the order id, message id and correlation id', async () => {
+    const { name, subject } = await freshStream();
+    const lines: Record<string, unknown>[] = [];
+    const destination = new Writable({
+      write(chunk: Buffer, _encoding, done) {
+        lines.push(JSON.parse(chunk.toString()) as Record<string, unknown>);
+        done();
+      },
+    });
+    const logger = createLogger({ service: 'test', level: 'info', destination });
+    const consumer = await runConsumer({
+      nats,
+      stream: name,
+      consumer: { durable: 'logs', backoffMs: [20] },
+      logger,
+      handler: async (m, ctx) => {
+        ctx.logger.info('handling');
+        if (m.deliveryCount === 1) throw new Error('first try fails');
+      },
+    });
+    await publish(subject, 'logged');
+    await waitFor('two handler lines', () => lines.filter((l) => l.msg === 'handling').length === 2);
+    const handlerLines = lines.filter((l) => l.messageId === 'logged');
+    expect(handlerLines.length).toBeGreaterThanOrEqual(3); // two "handling" and the retry warning
+    for (const line of handlerLines) {
+      expect(line).toMatchObject({ orderId: 'order-logged', correlationId: 'order-logged', service: 'test' });
+    }
+    await consumer.stop();
+  });
+
+  it('stops cleanly: nothing is lost, messages not started are handled by the next replica', async () => {
+    const { name, subject } = await freshStream();
+    const handled = new Set<string>();
+    const first = await runConsumer({
+      nats,
+      stream: name,
+      consumer: { durable: 'stop', ackWaitMs: 2_000 },
+      logger: silentLogger(),
+      handler: async (m) => {
+        handled.add(m.metadata.id);
+        await new Promise((resolve) => setTimeout(resolve, 5));
+      },
+    });
+    await Promise.all(Array.from({ length: 50 }, (_, i) => publish(subject, `s${i}`)));
+    await waitFor('some handled', () => handled.size > 5);
+    await first.stop();
+    const second = await runConsumer({
+      nats,
+      stream: name,
+      consumer: { durable: 'stop', ackWaitMs: 2_000 },
+      logger: silentLogger(),
+      handler: async (m) => {
+        handled.add(m.metadata.id);
+      },
+    });
+    // Buffered messages are handed back at once; any the server had in flight to the stopped
+    // subscription come back after the ack wait.
+    await waitFor('all 50 handled', () => handled.size === 50, { timeoutMs: 8_000 });
+    await second.stop();
+  });
+});

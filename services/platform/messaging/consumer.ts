@@ -1,0 +1,157 @@
+import type { MsgHdrs } from '@nats-io/nats-core';
+import type { ConsumerMessages, JsMsg } from '@nats-io/jetstream';
+import { messageLogger, type Logger } from '../logging.js';
+import { readMetadata, type MessageMetadata } from './envelope.js';
+import { deadLetter } from './dead-letter.js';
+import { consumerDefaults, ensureConsumer, type ConsumerSpec, type Nats } from './nats.js';
+
+/**
+ * The message can never be handled (it does not decode, or it breaks the contract): it goes to
+ * the dead-letter stream at once instead of being retried.
+ */
+export class PoisonMessageError extends Error {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = new.target.name;
+  }
+}
+
+/** A message as a handler sees it. */
+export interface ReceivedMessage {
+  readonly stream: string;
+  readonly subject: string;
+  readonly data: Uint8Array;
+  readonly headers: MsgHdrs | undefined;
+  readonly metadata: MessageMetadata;
+  /** Stream sequence: unique and stable across redeliveries. */
+  readonly seq: number;
+  /** 1 on first delivery. */
+  readonly deliveryCount: number;
+}
+
+/** What a handler gets besides the message: a logger whose lines carry the message's ids. */
+export interface HandlerContext {
+  readonly logger: Logger;
+}
+
+/** Handles one message. Resolving acknowledges it; throwing redelivers it with backoff. */
+export type MessageHandler = (message: ReceivedMessage, context: HandlerContext) => Promise<void>;
+
+/** Options of `runConsumer`. */
+export interface RunConsumerOptions {
+  nats: Nats;
+  stream: string;
+  consumer: ConsumerSpec;
+  handler: MessageHandler;
+  logger: Logger;
+  /** Messages fetched per pull request. Default 64. */
+  batch?: number;
+  /** Messages handled at the same time by this replica. Default 1 (in stream order). */
+  concurrency?: number;
+  /** Finds the order id in a message, for log lines; defaults to the correlation id. */
+  orderIdOf?: (message: ReceivedMessage) => string | undefined;
+}
+
+/** A consumer loop that runs until stopped. */
+export interface RunningConsumer {
+  readonly name: string;
+  /** Stops pulling, finishes the messages in hand, hands back the ones not started. */
+  stop(): Promise<void>;
+  /** Settles when the loop has ended; rejects if it ended on an error. */
+  readonly done: Promise<void>;
+}
+
+/**
+ * Runs a handler over a durable pull consumer. Every replica that runs the same durable shares
+ * the work: the server hands each message to one of them. A failure is retried after the
+ * consumer's backoff (negative acknowledgement with a delay); after max_deliver deliveries, or at
+ * once for a PoisonMessageError, the message is copied with its headers and the error to the
+ * dead-letter stream and terminated, so the consumer keeps serving.
+ */
+export async function runConsumer(options: RunConsumerOptions): Promise<RunningConsumer> {
+  const { nats, stream, consumer: spec, logger } = options;
+  await ensureConsumer(nats.jsm, stream, spec);
+  const consumer = await nats.js.consumers.get(stream, spec.durable);
+  const messages: ConsumerMessages = await consumer.consume({ max_messages: options.batch ?? 64 });
+  const name = `${stream}/${spec.durable}`;
+  const maxDeliver = spec.maxDeliver ?? consumerDefaults.maxDeliver;
+  const backoff = spec.backoffMs ?? consumerDefaults.backoffMs;
+  const ackWait = spec.ackWaitMs ?? consumerDefaults.ackWaitMs;
+  const concurrency = Math.max(1, options.concurrency ?? 1);
+  const inFlight = new Set<Promise<void>>();
+  let stopping = false;
+
+  const handle = async (m: JsMsg): Promise<void> => {
+    const metadata = readMetadata(m.headers);
+    const received: ReceivedMessage = {
+      stream,
+      subject: m.subject,
+      data: m.data,
+      headers: m.headers,
+      metadata,
+      seq: m.seq,
+      deliveryCount: m.info.deliveryCount,
+    };
+    const log = messageLogger(logger, {
+      orderId: options.orderIdOf?.(received),
+      messageId: metadata.id || `${stream}:${m.seq}`,
+      correlationId: metadata.correlationId,
+      causationId: metadata.causationId,
+      messageType: metadata.type,
+      subject: m.subject,
+    });
+    // A slow handler keeps its delivery: tell the server we are still working on it.
+    const keepAlive = setInterval(() => m.working(), Math.max(1_000, ackWait / 2));
+    try {
+      await options.handler(received, { logger: log });
+      m.ack();
+    } catch (err) {
+      const poison = err instanceof PoisonMessageError;
+      const deliveries = m.info.deliveryCount;
+      if (poison || deliveries >= maxDeliver) {
+        try {
+          await deadLetter(nats.js, m, { stream, consumer: spec.durable, error: err });
+          m.term();
+          log.error({ err, deliveries, poison }, 'message dead-lettered');
+        } catch (dlqErr) {
+          // Never lose it: leave it unacknowledged-then-nak'd so it stays in the stream to redrive.
+          m.nak(backoff.at(-1));
+          log.error({ err, dlqErr, deliveries }, 'dead-letter publish failed; message left in its stream');
+        }
+      } else {
+        const delay = backoff[Math.min(deliveries - 1, backoff.length - 1)] ?? 1_000;
+        m.nak(delay);
+        log.warn({ err, deliveries, maxDeliver, retryInMs: delay }, 'handler failed; message will be redelivered');
+      }
+    } finally {
+      clearInterval(keepAlive);
+    }
+  };
+
+  const loop = (async () => {
+    for await (const m of messages) {
+      if (stopping) {
+        m.nak();
+        continue;
+      }
+      const task = handle(m).catch((err: unknown) => logger.error({ err }, 'unexpected consumer failure'));
+      inFlight.add(task);
+      void task.finally(() => inFlight.delete(task));
+      if (inFlight.size >= concurrency) await Promise.race(inFlight);
+    }
+    await Promise.all(inFlight);
+  })();
+  logger.info({ consumer: name, maxDeliver, concurrency }, 'consumer started');
+
+  return {
+    name,
+    done: loop,
+    async stop() {
+      if (stopping) return loop;
+      stopping = true;
+      await messages.close();
+      await loop;
+      logger.info({ consumer: name }, 'consumer stopped');
+    },
+  };
+}

@@ -1,0 +1,194 @@
+import { connect } from '@nats-io/transport-node';
+import type { NatsConnection } from '@nats-io/nats-core';
+import {
+  AckPolicy,
+  DeliverPolicy,
+  DiscardPolicy,
+  JetStreamApiCodes,
+  JetStreamApiError,
+  RetentionPolicy,
+  StorageType,
+  jetstream,
+  jetstreamManager,
+  type ConsumerConfig,
+  type JetStreamClient,
+  type JetStreamManager,
+  type StreamConfig,
+} from '@nats-io/jetstream';
+import type { Logger } from '../logging.js';
+
+export type { NatsConnection } from '@nats-io/nats-core';
+export type { JetStreamClient, JetStreamManager } from '@nats-io/jetstream';
+
+const ms = (millis: number) => millis * 1_000_000;
+/** JetStream API error code for "stream name already in use" (a concurrent replica created it). */
+const streamNameInUse = 10058;
+
+/** One NATS connection per process, with its JetStream client and manager. */
+export interface Nats {
+  readonly nc: NatsConnection;
+  readonly js: JetStreamClient;
+  readonly jsm: JetStreamManager;
+}
+
+/** Options of `connectNats`. */
+export interface ConnectNatsOptions {
+  /** `nats://host:port`, or several separated by commas. */
+  url: string;
+  /** Connection name shown by the server's monitoring (the service and instance). */
+  name: string;
+  logger: Logger;
+  /** Reconnect forever by default: a broker restart must not end the service. */
+  maxReconnectAttempts?: number;
+}
+
+/**
+ * Connects once for the whole process. Reconnects are logged, so an operator sees the broker
+ * going away and coming back in the service's own log.
+ */
+export async function connectNats(options: ConnectNatsOptions): Promise<Nats> {
+  const nc = await connect({
+    servers: options.url.split(',').map((s) => s.trim()),
+    name: options.name,
+    maxReconnectAttempts: options.maxReconnectAttempts ?? -1,
+    reconnectTimeWait: 500,
+  });
+  options.logger.info({ server: nc.getServer() }, 'connected to NATS');
+  void (async () => {
+    for await (const status of nc.status()) {
+      if (status.type === 'disconnect' || status.type === 'reconnect' || status.type === 'error') {
+        options.logger.warn({ natsStatus: status.type, server: 'server' in status ? status.server : undefined }, 'NATS connection status');
+      }
+    }
+  })();
+  const jsm = await jetstreamManager(nc);
+  return { nc, js: jetstream(nc), jsm };
+}
+
+/** A stream to provision: its name, subjects, and retention knobs. */
+export interface StreamSpec {
+  name: string;
+  subjects: string[];
+  description: string;
+  /** Window within which a repeated `Nats-Msg-Id` is dropped. Default 2 minutes. */
+  duplicateWindowMs?: number;
+  /** How long messages are kept. Default 30 days. */
+  maxAgeMs?: number;
+}
+
+/** The stream that holds messages whose handler kept failing, with their headers and the error. */
+export const deadLetterStream: StreamSpec = {
+  name: 'DEAD_LETTERS',
+  subjects: ['deadletter.>'],
+  description: 'Messages whose handler failed max_deliver times or that could not be decoded',
+};
+
+/**
+ * Creates the stream, or brings an existing one to the spec. Safe to call from every replica at
+ * every start-up: a concurrent creator's "already in use" is treated as success.
+ */
+export async function ensureStream(jsm: JetStreamManager, spec: StreamSpec): Promise<void> {
+  const config: Partial<StreamConfig> & { name: string } = {
+    name: spec.name,
+    subjects: spec.subjects,
+    description: spec.description,
+    storage: StorageType.File,
+    retention: RetentionPolicy.Limits,
+    discard: DiscardPolicy.Old,
+    duplicate_window: ms(spec.duplicateWindowMs ?? 120_000),
+    max_age: ms(spec.maxAgeMs ?? 30 * 24 * 3600_000),
+    num_replicas: 1,
+  };
+  const existing = await streamInfo(jsm, spec.name);
+  if (!existing) {
+    try {
+      await jsm.streams.add(config);
+      return;
+    } catch (err) {
+      if (!(err instanceof JetStreamApiError) || err.code !== streamNameInUse) throw err;
+    }
+  }
+  const current = existing ?? (await jsm.streams.info(spec.name)).config;
+  const same =
+    sameSet(current.subjects ?? [], spec.subjects) &&
+    current.duplicate_window === config.duplicate_window &&
+    current.max_age === config.max_age &&
+    (current.description ?? '') === spec.description;
+  if (!same) await jsm.streams.update(spec.name, { ...current, ...config });
+}
+
+async function streamInfo(jsm: JetStreamManager, name: string): Promise<StreamConfig | null> {
+  try {
+    return (await jsm.streams.info(name)).config;
+  } catch (err) {
+    if (err instanceof JetStreamApiError && err.code === JetStreamApiCodes.StreamNotFound) return null;
+    throw err;
+  }
+}
+
+/** A durable pull consumer shared by every replica of a service. */
+export interface ConsumerSpec {
+  /** Durable name, e.g. `payments-commands`. Replicas using the same name share the work. */
+  durable: string;
+  /** One subject filter (nats-server 2.9 supports a single one per consumer). */
+  filterSubject?: string;
+  /** Deliveries before the message goes to the dead-letter stream. Default 5. */
+  maxDeliver?: number;
+  /** Delay before each redelivery after a failure; the last entry repeats. Default 200ms, 1s, 5s, 15s. */
+  backoffMs?: number[];
+  /** How long a delivery may stay unacknowledged before the server redelivers it. Default 30s. */
+  ackWaitMs?: number;
+  /** Unacknowledged messages in flight across all replicas. Default 1000. */
+  maxAckPending?: number;
+}
+
+export const consumerDefaults = {
+  maxDeliver: 5,
+  backoffMs: [200, 1_000, 5_000, 15_000],
+  ackWaitMs: 30_000,
+  maxAckPending: 1_000,
+} as const;
+
+/** Creates the durable consumer, or updates its editable settings. Idempotent like `ensureStream`. */
+export async function ensureConsumer(jsm: JetStreamManager, stream: string, spec: ConsumerSpec): Promise<void> {
+  const config: Partial<ConsumerConfig> = {
+    durable_name: spec.durable,
+    ack_policy: AckPolicy.Explicit,
+    deliver_policy: DeliverPolicy.All,
+    ack_wait: ms(spec.ackWaitMs ?? consumerDefaults.ackWaitMs),
+    max_deliver: spec.maxDeliver ?? consumerDefaults.maxDeliver,
+    max_ack_pending: spec.maxAckPending ?? consumerDefaults.maxAckPending,
+    ...(spec.filterSubject ? { filter_subject: spec.filterSubject } : {}),
+  };
+  let current: ConsumerConfig | null = null;
+  try {
+    current = (await jsm.consumers.info(stream, spec.durable)).config;
+  } catch (err) {
+    if (!(err instanceof JetStreamApiError) || err.code !== JetStreamApiCodes.ConsumerNotFound) throw err;
+  }
+  if (!current) {
+    await jsm.consumers.add(stream, config);
+    return;
+  }
+  if ((current.filter_subject ?? '') !== (spec.filterSubject ?? '')) {
+    throw new Error(
+      `consumer ${stream}/${spec.durable} filters "${current.filter_subject ?? ''}" but "${spec.filterSubject ?? ''}" is wanted; ` +
+        'delete the consumer to change its filter',
+    );
+  }
+  const changed =
+    current.ack_wait !== config.ack_wait ||
+    current.max_deliver !== config.max_deliver ||
+    current.max_ack_pending !== config.max_ack_pending;
+  if (changed) {
+    await jsm.consumers.update(stream, spec.durable, {
+      ack_wait: config.ack_wait,
+      max_deliver: config.max_deliver,
+      max_ack_pending: config.max_ack_pending,
+    });
+  }
+}
+
+function sameSet(a: string[], b: string[]): boolean {
+  return a.length === b.length && a.every((x) => b.includes(x));
+}

@@ -1,0 +1,34 @@
+/** Options of `waitFor`. */
+export interface WaitOptions {
+  /** Give up after this long. Default 10s. */
+  timeoutMs?: number;
+  /** How often the condition is checked. Default 20ms. */
+  intervalMs?: number;
+}
+
+/**
+ * Polls a condition until it returns a value other than undefined/false, or fails after the
+ * deadline with what the last check saw, so a failing test says what state it was stuck in.
+ */
+export async function waitFor<T>(
+  what: string,
+  check: () => T | undefined | false | Promise<T | undefined | false>,
+  options: WaitOptions = {},
+): Promise<T> {
+  const deadline = Date.now() + (options.timeoutMs ?? 10_000);
+  let last: unknown;
+  for (;;) {
+    try {
+      const value = await check();
+      if (value !== undefined && value !== false) return value;
+      last = value;
+    } catch (err) {
+      last = err;
+    }
+    if (Date.now() > deadline) {
+      const seen = last instanceof Error ? last.message : JSON.stringify(last);
+      throw new Error(`timed out after ${options.timeoutMs ?? 10_000}ms waiting for ${what}; last saw: ${seen}`);
+    }
+    await new Promise((resolve) => setTimeout(resolve, options.intervalMs ?? 20));
+  }
+}
