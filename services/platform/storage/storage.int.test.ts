@@ -1,0 +1,96 @@
+import { existsSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { MongoClient } from 'mongodb';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DuplicateKeyError, openDocumentStore, openEmbeddedStore, openMongoStore } from './index.js';
+import { describeStoreContract } from './store-contract.js';
+
+describe('embedded engine', () => {
+  let root = '';
+  beforeAll(async () => {
+    root = await mkdtemp(join(tmpdir(), 'orderflow-storage-'));
+  });
+  afterAll(async () => {
+    await rm(root, { recursive: true, force: true });
+  });
+
+  describeStoreContract('embedded engine', () => openEmbeddedStore(join(root, 'contract')));
+
+  it('is what openDocumentStore opens without a MongoDB URI, one file per collection', async () => {
+    const dir = join(root, 'default', 'nested');
+    const store = await openDocumentStore({ mongodbUri: undefined, dataDir: dir });
+    expect(store.kind).toBe('embedded');
+    await store.collection('orders').insertOne({ _id: 'o-1' });
+    await store.close();
+    expect(existsSync(join(dir, 'orders.db'))).toBe(true);
+  });
+
+  it('shares one engine per directory in a process and closes it with the last handle', async () => {
+    const dir = join(root, 'shared');
+    const [a, b] = await Promise.all([openEmbeddedStore(dir), openEmbeddedStore(dir)]);
+    const fromA = a.collection('things');
+    await fromA.insertOne({ _id: 'x' });
+    // Two engines on one file would not see each other's writes (and would corrupt the file).
+    expect(await b.collection('things').findOne({ _id: 'x' })).toEqual({ _id: 'x' });
+    await a.close();
+    expect(() => a.collection('things')).toThrow(/closed/);
+    await fromA.insertOne({ _id: 'y' }); // the engine lives on while b holds it
+    await b.close();
+    await expect(fromA.findOne({ _id: 'x' })).rejects.toThrow(/closed/);
+
+    const c = await openEmbeddedStore(dir);
+    expect(await c.collection('things').countDocuments()).toBe(2);
+    await c.close();
+  });
+
+  it('persists writes made after a drop, without the dropped indexes', async () => {
+    const dir = join(root, 'dropped');
+    const first = await openEmbeddedStore(dir);
+    const things = first.collection<{ _id: string; key: string }>('things');
+    await things.createIndex({ key: 1 }, { unique: true });
+    await things.insertOne({ _id: 'a', key: 'k' });
+    await things.drop();
+    await things.insertMany([{ _id: 'b', key: 'k' }, { _id: 'c', key: 'k' }]);
+    await first.close();
+    const second = await openEmbeddedStore(dir);
+    const reopened = second.collection<{ _id: string; key: string }>('things');
+    expect((await reopened.find({}, { sort: { _id: 1 } })).map((d) => d._id)).toEqual(['b', 'c']);
+    await reopened.insertOne({ _id: 'd', key: 'k' });
+    await expect(reopened.insertOne({ _id: 'd', key: 'other' })).rejects.toBeInstanceOf(DuplicateKeyError);
+    await second.close();
+  });
+
+  it('rejects collection names that are not safe file names', async () => {
+    const store = await openEmbeddedStore(join(root, 'names'));
+    expect(() => store.collection('../escape')).toThrow(TypeError);
+    expect(() => store.collection('')).toThrow(TypeError);
+    await store.close();
+  });
+});
+
+describe.runIf(Boolean(process.env.MONGODB_URI))('MongoDB', () => {
+  const uri = process.env.MONGODB_URI ?? '';
+  const dbName = `orderflow_test_${process.pid}_${Date.now().toString(36)}`;
+  afterAll(async () => {
+    const client = new MongoClient(uri);
+    try {
+      await client.db(dbName).dropDatabase();
+    } finally {
+      await client.close();
+    }
+  });
+
+  describeStoreContract('MongoDB', () => openMongoStore(uri, { dbName }));
+
+  it('shares one client per URI until the last store closes', async () => {
+    const [a, b] = await Promise.all([openMongoStore(uri, { dbName }), openMongoStore(uri, { dbName })]);
+    expect(a.kind).toBe('mongodb');
+    await a.collection('shared').insertOne({ _id: 'x' });
+    await a.close();
+    await a.close();
+    expect(await b.collection('shared').findOne({ _id: 'x' })).toEqual({ _id: 'x' });
+    await b.close();
+  });
+});
