@@ -1,0 +1,78 @@
+/** An event to append: its protobuf type and encoded payload. */
+export interface NewEvent {
+  /** Fully qualified protobuf type, e.g. `orderflow.orders.v1.OrderPlaced`. */
+  type: string;
+  data: Uint8Array;
+  /** Unique event id, used as the JetStream msgID. Default: a random UUID. */
+  id?: string;
+  /** Subject to publish on. Default: `subjectFor(type, 'events')`. */
+  subject?: string;
+}
+
+/**
+ * A message that must leave together with the events, such as the command a saga step sends.
+ * It rides in the same commit document, so it is published if and only if the events are stored.
+ */
+export interface NewMessage {
+  id: string;
+  type: string;
+  subject: string;
+  data: Uint8Array;
+}
+
+/** The expected version of a stream: a number (0 = no stream yet), or `any` to append at the head. */
+export type ExpectedVersion = number | 'any';
+
+/** Options of `append`. */
+export interface AppendOptions {
+  /** Correlation id carried by every published message; default the stream id. */
+  correlationId?: string;
+  /** Id of the message that caused this append. */
+  causationId?: string;
+  traceparent?: string;
+  /** Messages published with the events (commands, replies). */
+  messages?: NewMessage[];
+  /** Commit time; defaults to now. Deciders get time as a parameter, so tests pass it in. */
+  now?: Date;
+}
+
+/** An event as stored and read back. */
+export interface StoredEvent {
+  id: string;
+  streamId: string;
+  /** 1-based position in its stream. */
+  version: number;
+  type: string;
+  subject: string;
+  data: Uint8Array;
+  committedAt: Date;
+  correlationId: string;
+  causationId?: string;
+}
+
+/** What an append wrote. */
+export interface AppendResult {
+  streamId: string;
+  commitId: string;
+  /** The stream's version after the append: the version of its last event. */
+  version: number;
+  events: StoredEvent[];
+}
+
+/** The commit document: one per append, and the outbox record for the relay. */
+export interface CommitDocument {
+  [key: string]: unknown;
+  /** `<streamId>@<firstVersion>`: unique, so two appends at one version cannot both commit. */
+  _id: string;
+  streamId: string;
+  firstVersion: number;
+  lastVersion: number;
+  events: { id: string; type: string; subject: string; data: string }[];
+  messages: { id: string; type: string; subject: string; data: string }[];
+  correlationId: string;
+  causationId?: string;
+  traceparent?: string;
+  committedAt: Date;
+  published: boolean;
+  publishedAt?: Date;
+}
