@@ -31,7 +31,8 @@ export async function freePort(): Promise<number> {
   });
 }
 
-function launch(port: number, storeDir: string): Promise<ChildProcess> {
+/** Starts nats-server with JetStream on 127.0.0.1:<port>, resolving once it is ready. */
+export function launchNatsServer(port: number, storeDir: string): Promise<ChildProcess> {
   const child = spawn(natsServerBin, ['-a', '127.0.0.1', '-p', String(port), '-js', '-sd', storeDir], {
     stdio: ['ignore', 'ignore', 'pipe'],
     env: { ...process.env, PATH: `${process.env.PATH ?? ''}:/usr/sbin:/usr/local/sbin` },
@@ -63,7 +64,7 @@ function launch(port: number, storeDir: string): Promise<ChildProcess> {
   });
 }
 
-async function kill(child: ChildProcess, signal: NodeJS.Signals): Promise<void> {
+export async function stopProcess(child: ChildProcess, signal: NodeJS.Signals): Promise<void> {
   if (child.exitCode !== null || child.signalCode !== null) return;
   await new Promise<void>((resolve) => {
     child.once('exit', () => resolve());
@@ -75,9 +76,9 @@ async function kill(child: ChildProcess, signal: NodeJS.Signals): Promise<void> 
 export async function startNatsServer(): Promise<TestNatsServer> {
   const storeDir = await mkdtemp(join(tmpdir(), 'orderflow-nats-'));
   const port = await freePort();
-  let child = await launch(port, storeDir);
+  let child = await launchNatsServer(port, storeDir);
   const stop = async () => {
-    await kill(child, 'SIGTERM');
+    await stopProcess(child, 'SIGTERM');
     await rm(storeDir, { recursive: true, force: true });
   };
   return {
@@ -85,8 +86,8 @@ export async function startNatsServer(): Promise<TestNatsServer> {
     port,
     storeDir,
     async restart() {
-      await kill(child, 'SIGKILL');
-      child = await launch(port, storeDir);
+      await stopProcess(child, 'SIGKILL');
+      child = await launchNatsServer(port, storeDir);
     },
     stop,
     [Symbol.asyncDispose]: stop,

@@ -1,0 +1,90 @@
+// The platform's public face: every service imports from here, never from the files behind it.
+// Test helpers live apart, in ./testing/index.ts.
+
+export { bool, commonEnv, ConfigError, int, list, oneOf, optionalStr, optionalUrl, parseEnv, port, str, url, type EnvVar } from './config.js';
+export { createLogger, messageLogger, silentLogger, type Logger, type LoggerSettings, type MessageLogContext } from './logging.js';
+export {
+  AlreadyExistsError,
+  ConcurrencyError,
+  DomainError,
+  IllegalStateError,
+  NotFoundError,
+  UnavailableError,
+  ValidationError,
+  type FieldViolation,
+} from './errors.js';
+export {
+  Commands,
+  contractByType,
+  contracts,
+  decodeMessage,
+  defineContract,
+  encodeMessage,
+  Events,
+  MalformedMessageError,
+  streamFor,
+  streams,
+  UnknownMessageTypeError,
+  type CommandContract,
+  type Contract,
+  type EventContract,
+  type MessageKind,
+  type MessageOf,
+  type MessageType,
+} from './contracts.js';
+export {
+  Header,
+  jetStreamPublisher,
+  messageHeaders,
+  readMetadata,
+  subjectFor,
+  type MessageMetadata,
+  type MessagePublisher,
+  type OutgoingMessage,
+} from './messaging/envelope.js';
+export {
+  connectNats,
+  consumerDefaults,
+  deadLetterStream,
+  ensureConsumer,
+  ensureStream,
+  type ConnectNatsOptions,
+  type ConsumerSpec,
+  type Nats,
+  type StreamSpec,
+} from './messaging/nats.js';
+export {
+  PoisonMessageError,
+  runConsumer,
+  type HandlerContext,
+  type MessageHandler,
+  type ReceivedMessage,
+  type RunConsumerOptions,
+  type RunningConsumer,
+} from './messaging/consumer.js';
+export { DeadLetterHeader, listDeadLetters, redriveDeadLetters, type DeadLetter } from './messaging/dead-letter.js';
+export {
+  createEventStore,
+  type AppendOptions,
+  type AppendResult,
+  type EventStore,
+  type ExpectedVersion,
+  type NewEvent,
+  type NewMessage,
+  type StoredEvent,
+} from './eventstore/index.js';
+export {
+  DuplicateKeyError,
+  openDocumentStore,
+  type Collection,
+  type Doc,
+  type DocumentStore,
+  type Filter,
+  type Update,
+} from './storage/index.js';
+export { grpcClient, type CallSettings, type GrpcClient, type GrpcClientOptions } from './grpc/client.js';
+export { grpcStatusOf, isServiceError, readGrpcFailure, toGrpcError, type GrpcFailure } from './grpc/errors.js';
+export { implement, type CallContext, type UnaryHandlers } from './grpc/handlers.js';
+export { startGrpcServer, type GrpcServer, type GrpcServerOptions, type ServiceBinding } from './grpc/server.js';
+export { Lifecycle } from './lifecycle.js';
+export { runMain, startRuntime, type Runtime, type RuntimeSettings } from './runtime.js';

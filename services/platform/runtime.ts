@@ -1,0 +1,121 @@
+import { randomUUID } from 'node:crypto';
+import { join } from 'node:path';
+import { ConfigError } from './config.js';
+import { createEventStore, type EventStore } from './eventstore/index.js';
+import { startGrpcServer, type GrpcServer, type ServiceBinding } from './grpc/server.js';
+import { Lifecycle } from './lifecycle.js';
+import { createLogger, type Logger } from './logging.js';
+import { runConsumer, type RunConsumerOptions, type RunningConsumer } from './messaging/consumer.js';
+import { jetStreamPublisher } from './messaging/envelope.js';
+import { connectNats, deadLetterStream, ensureStream, type Nats, type StreamSpec } from './messaging/nats.js';
+import { openDocumentStore, type DocumentStore } from './storage/index.js';
+
+/** What a service process needs to start its runtime; each main.ts parses it from the environment. */
+export interface RuntimeSettings {
+  /** Service name: log field, NATS connection name, data subfolder. */
+  service: string;
+  natsUrl: string;
+  /** When set, MongoDB; else the embedded engine under `<dataDir>/<service>`. */
+  mongodbUri?: string | undefined;
+  dataDir: string;
+  logLevel?: string;
+  /** Streams this service publishes to or consumes from; provisioned idempotently at start. */
+  streams: readonly StreamSpec[];
+  /** Overrides the logger (tests read lines back). */
+  logger?: Logger;
+  /**
+   * A store to use instead of opening one: replicas started in one process share the embedded
+   * engine this way, as its files belong to one process.
+   */
+  store?: DocumentStore;
+}
+
+/** The shared machinery of one service process. Closing it closes everything in reverse order. */
+export interface Runtime {
+  readonly service: string;
+  readonly instanceId: string;
+  readonly logger: Logger;
+  readonly nats: Nats;
+  readonly store: DocumentStore;
+  /** The event store whose commits are relayed to JetStream by this process. */
+  readonly events: EventStore;
+  readonly lifecycle: Lifecycle;
+  /** Starts the gRPC server with health, reflection and server info; closed with the runtime. */
+  serveGrpc(services: ServiceBinding[], options: { port: number; host?: string }): Promise<GrpcServer>;
+  /** Runs a durable consumer on this process's connection; stopped first at shutdown. */
+  consume(options: Omit<RunConsumerOptions, 'nats' | 'logger'>): Promise<RunningConsumer>;
+  close(): Promise<void>;
+}
+
+/**
+ * Connects to NATS, provisions the streams (and the dead-letter stream), opens storage and the
+ * event store, and starts the outbox relay with its start-up sweep. Everything opened is
+ * registered with the lifecycle, so SIGTERM drains in order: consumers, gRPC, relay, NATS, storage.
+ */
+export async function startRuntime(settings: RuntimeSettings): Promise<Runtime> {
+  const instanceId = randomUUID().slice(0, 8);
+  const logger = settings.logger ?? createLogger({ service: settings.service, level: settings.logLevel });
+  const lifecycle = new Lifecycle(logger);
+  try {
+    const store =
+      settings.store ??
+      lifecycle.add(
+        'storage',
+        await openDocumentStore({ mongodbUri: settings.mongodbUri, dataDir: join(settings.dataDir, settings.service) }),
+        (s) => s.close(),
+      );
+    logger.info({ storage: store.kind }, 'storage open');
+    const nats = lifecycle.add(
+      'nats',
+      await connectNats({ url: settings.natsUrl, name: `${settings.service}-${instanceId}`, logger }),
+      (n) => n.nc.drain(),
+    );
+    for (const spec of [deadLetterStream, ...settings.streams]) await ensureStream(nats.jsm, spec);
+    const events = lifecycle.add(
+      'outbox relay',
+      createEventStore({ store, logger, publisher: jetStreamPublisher(nats.js) }),
+      (e) => e.close(),
+    );
+    await events.start();
+
+    return {
+      service: settings.service,
+      instanceId,
+      logger,
+      nats,
+      store,
+      events,
+      lifecycle,
+      async serveGrpc(services, options) {
+        const server = await startGrpcServer({ service: settings.service, services, logger, port: options.port, host: options.host });
+        return lifecycle.add('grpc', server, (s) => s.shutdown());
+      },
+      async consume(options) {
+        const consumer = await runConsumer({ ...options, nats, logger });
+        return lifecycle.add(`consumer ${consumer.name}`, consumer, (c) => c.stop());
+      },
+      close: () => lifecycle.close(),
+    };
+  } catch (err) {
+    await lifecycle.close();
+    throw err;
+  }
+}
+
+/**
+ * Runs a service's `main`: a configuration error prints the variables at fault and exits 2; any
+ * other start-up failure is logged and exits 1; once started, SIGTERM/SIGINT close it cleanly.
+ */
+export function runMain(service: string, main: () => Promise<Runtime>): void {
+  main().then(
+    (runtime) => runtime.lifecycle.closeOnSignals(),
+    (err: unknown) => {
+      if (err instanceof ConfigError) {
+        process.stderr.write(`${service}: ${err.message}\n`);
+        process.exit(2);
+      }
+      createLogger({ service }).fatal({ err }, 'start-up failed');
+      process.exit(1);
+    },
+  );
+}

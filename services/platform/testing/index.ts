@@ -1,0 +1,4 @@
+// Test kit: disposable nats-servers, deadline-bound waiting, decider specifications.
+export { freePort, startNatsServer, type TestNatsServer } from './nats-server.js';
+export { waitFor, type WaitOptions } from './wait.js';
+export { deciderSpec, type Decider } from './decider.js';
