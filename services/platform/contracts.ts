@@ -16,6 +16,7 @@ import * as shippingEvents from '../../generated/orderflow/shipping/v1/events.js
 import { PoisonMessageError } from './messaging/consumer.js';
 import { subjectFor } from './messaging/envelope.js';
 import type { StreamSpec } from './messaging/nats.js';
+import type { NewEvent, NewMessage } from './eventstore/types.js';
 
 /** What a message does: a command asks one context to act; an event reports what happened. */
 export type MessageKind = 'commands' | 'events';
@@ -167,6 +168,20 @@ export function contractByType(type: string): Contract<unknown> {
 /** Serializes a message as binary protobuf, the payload format on NATS. */
 export function encodeMessage<T>(contract: Contract<T>, value: T): Uint8Array {
   return contract.codec.encode(value).finish();
+}
+
+/** An event for the event store: type, subject and encoded payload; `id` defaults to a fresh UUID. */
+export function newEvent<T>(contract: Contract<T>, value: T, id?: string): NewEvent {
+  return { type: contract.type, subject: contract.subject, data: encodeMessage(contract, value), ...(id ? { id } : {}) };
+}
+
+/**
+ * A command to send with an append (it rides in the commit, so it leaves if and only if the
+ * events are stored). The id should be deterministic, e.g. `<orderId>:<step>:reserve`, so a
+ * command re-sent after a crash is absorbed by JetStream de-duplication.
+ */
+export function newCommand<T>(contract: Contract<T>, value: T, id: string): NewMessage {
+  return { id, type: contract.type, subject: contract.subject, data: encodeMessage(contract, value) };
 }
 
 /**

@@ -21,6 +21,8 @@ export {
   defineContract,
   encodeMessage,
   Events,
+  newCommand,
+  newEvent,
   MalformedMessageError,
   streamFor,
   streams,
@@ -62,6 +64,7 @@ export {
   type RunConsumerOptions,
   type RunningConsumer,
 } from './messaging/consumer.js';
+export { dispatch, route, type Route, type TypedHandler } from './messaging/dispatch.js';
 export { DeadLetterHeader, listDeadLetters, redriveDeadLetters, type DeadLetter } from './messaging/dead-letter.js';
 export {
   createEventStore,
@@ -88,3 +91,4 @@ export { implement, type CallContext, type UnaryHandlers } from './grpc/handlers
 export { startGrpcServer, type GrpcServer, type GrpcServerOptions, type ServiceBinding } from './grpc/server.js';
 export { Lifecycle } from './lifecycle.js';
 export { runMain, startRuntime, type Runtime, type RuntimeSettings } from './runtime.js';
+export { currencyMinorDigits, maxTextLength, Violations } from './validation.js';
