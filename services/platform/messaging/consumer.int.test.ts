@@ -44,6 +44,7 @@ function publish(subject: string, id: string, body = id) {
 
 describe('provisioning', () => {
   it('creates streams and consumers idempotently, also when replicas race', async () => {
+    expect(await listDeadLetters(nats)).toEqual([]); // an empty dead-letter stream lists nothing
     const spec = { name: 'RACE', subjects: ['race.>'], description: 'race' };
     await Promise.all([ensureStream(nats.jsm, spec), ensureStream(nats.jsm, spec), ensureStream(nats.jsm, spec)]);
     await ensureStream(nats.jsm, { ...spec, subjects: ['race.>', 'race2.>'] });

@@ -71,6 +71,7 @@ export interface DeadLetter {
 export async function listDeadLetters(nats: Nats, limit = 1_000): Promise<DeadLetter[]> {
   const info = await nats.jsm.streams.info(deadLetterStream.name);
   const out: DeadLetter[] = [];
+  if (info.state.messages === 0) return out;
   for (let seq = info.state.first_seq; seq <= info.state.last_seq && out.length < limit; seq++) {
     const sm = await nats.jsm.streams.getMessage(deadLetterStream.name, { seq });
     if (!sm) continue; // deleted (already redriven)

@@ -64,10 +64,15 @@ export function launchNatsServer(port: number, storeDir: string): Promise<ChildP
   });
 }
 
-export async function stopProcess(child: ChildProcess, signal: NodeJS.Signals): Promise<void> {
+/** Sends `signal` and waits for the exit; SIGKILL after `killAfterMs` (default 10s). */
+export async function stopProcess(child: ChildProcess, signal: NodeJS.Signals, killAfterMs = 10_000): Promise<void> {
   if (child.exitCode !== null || child.signalCode !== null) return;
   await new Promise<void>((resolve) => {
-    child.once('exit', () => resolve());
+    const timer = setTimeout(() => child.kill('SIGKILL'), killAfterMs);
+    child.once('exit', () => {
+      clearTimeout(timer);
+      resolve();
+    });
     child.kill(signal);
   });
 }

@@ -1,0 +1,141 @@
+/**
+ * `npm start`: runs Orderflow on one machine. Uses the NATS at NATS_URL, or starts a local
+ * nats-server (JetStream store under DATA_DIR/nats) when none answers; provisions the streams;
+ * starts every built service as its own process with embedded storage under DATA_DIR/<service>
+ * (or MongoDB when MONGODB_URI is set); prints where each one listens; Ctrl-C stops it all.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdir } from 'node:fs/promises';
+import { connect as tcpConnect } from 'node:net';
+import { join, resolve } from 'node:path';
+import {
+  commonEnv,
+  ConfigError,
+  connectNats,
+  deadLetterStream,
+  ensureStream,
+  parseEnv,
+  silentLogger,
+  streams,
+} from '../services/platform/index.js';
+import { launchNatsServer, stopProcess } from '../services/platform/testing/nats-server.js';
+import { availableServices, mainOf } from './services.js';
+
+const { NATS_URL, MONGODB_URI, DATA_DIR, LOG_LEVEL } = (() => {
+  try {
+    return parseEnv(commonEnv);
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      process.stderr.write(`${err.message}\n`);
+      process.exit(2);
+    }
+    throw err;
+  }
+})();
+const dataDir = resolve(DATA_DIR);
+const say = (line: string) => process.stdout.write(`${line}\n`);
+const children = new Map<string, ChildProcess>();
+let natsServer: ChildProcess | undefined;
+let stopping = false;
+
+function reachable(url: string): Promise<boolean> {
+  const { hostname, port } = new URL(url.split(',')[0]!.trim());
+  return new Promise((done) => {
+    const socket = tcpConnect({ host: hostname, port: Number(port || 4222), timeout: 1_000 });
+    socket.once('connect', () => (socket.destroy(), done(true)));
+    socket.once('error', () => done(false));
+    socket.once('timeout', () => (socket.destroy(), done(false)));
+  });
+}
+
+/** One readable line per JSON log line: time, service, level, message, the interesting fields. */
+function relay(service: string, chunk: Buffer): void {
+  for (const raw of chunk.toString().split('\n')) {
+    if (!raw.trim()) continue;
+    try {
+      const { time, level, msg, service: _s, pid: _p, ...fields } = JSON.parse(raw) as Record<string, unknown>;
+      const extra = Object.entries(fields)
+        .map(([k, v]) => `${k}=${typeof v === 'object' ? JSON.stringify(v) : String(v)}`)
+        .join(' ');
+      const clock = typeof time === 'string' ? time.slice(11, 23) : '';
+      say(`${clock} ${service.padEnd(13)} ${String(level).padEnd(5)} ${String(msg)} ${extra}`);
+    } catch {
+      say(`${service.padEnd(13)} ${raw}`);
+    }
+  }
+}
+
+async function startNats(): Promise<string> {
+  if (await reachable(NATS_URL)) {
+    say(`NATS      ${NATS_URL} (already running)`);
+    return NATS_URL;
+  }
+  const { hostname, port } = new URL(NATS_URL);
+  if (hostname !== '127.0.0.1' && hostname !== 'localhost') {
+    throw new Error(`NATS at ${NATS_URL} does not answer, and it is not local, so npm start cannot start it`);
+  }
+  const storeDir = join(dataDir, 'nats');
+  await mkdir(storeDir, { recursive: true });
+  natsServer = await launchNatsServer(Number(port || 4222), storeDir);
+  say(`NATS      ${NATS_URL} (started nats-server, JetStream store ${storeDir})`);
+  return NATS_URL;
+}
+
+async function provision(url: string): Promise<void> {
+  const nats = await connectNats({ url, name: 'orderflow-start', logger: silentLogger() });
+  for (const spec of [deadLetterStream, ...streams]) await ensureStream(nats.jsm, spec);
+  await nats.nc.drain();
+  say(`streams   ${[deadLetterStream, ...streams].map((s) => s.name).join(', ')}`);
+}
+
+function startService(name: string, grpcPort: number, natsUrl: string): void {
+  const child = spawn(process.execPath, ['--import', 'tsx', mainOf(name)!], {
+    env: {
+      ...process.env,
+      NATS_URL: natsUrl,
+      DATA_DIR: dataDir,
+      GRPC_PORT: String(grpcPort),
+      GRPC_HOST: '127.0.0.1',
+      LOG_LEVEL,
+      ...(MONGODB_URI ? { MONGODB_URI } : {}),
+    },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  children.set(name, child);
+  child.stdout?.on('data', (chunk: Buffer) => relay(name, chunk));
+  child.stderr?.on('data', (chunk: Buffer) => relay(name, chunk));
+  child.on('exit', (code, signal) => {
+    children.delete(name);
+    if (!stopping) {
+      say(`${name} exited (${signal ?? code}); stopping everything`);
+      void stop(1);
+    }
+  });
+  say(`${name.padEnd(9)} grpc 127.0.0.1:${grpcPort}   (grpcurl -plaintext 127.0.0.1:${grpcPort} list)`);
+}
+
+async function stop(code: number): Promise<void> {
+  if (stopping) return;
+  stopping = true;
+  say('stopping...');
+  await Promise.all([...children.values()].map((child) => stopProcess(child, 'SIGTERM')));
+  if (natsServer) await stopProcess(natsServer, 'SIGTERM');
+  say('stopped');
+  process.exit(code);
+}
+
+process.on('SIGINT', () => void stop(0));
+process.on('SIGTERM', () => void stop(0));
+
+try {
+  const natsUrl = await startNats();
+  await provision(natsUrl);
+  say(`storage   ${MONGODB_URI ? 'MongoDB' : `embedded, under ${dataDir}`}`);
+  const services = availableServices();
+  for (const { name, grpcPort } of services) startService(name, grpcPort, natsUrl);
+  if (services.length === 0) say('no services are built yet: NATS runs with its streams provisioned');
+  say('Ctrl-C stops everything.');
+} catch (err) {
+  process.stderr.write(`npm start failed: ${err instanceof Error ? err.message : String(err)}\n`);
+  await stop(1);
+}

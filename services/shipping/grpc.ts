@@ -1,0 +1,104 @@
+// ShippingService: reads a shipment and records the carrier's reports (pickup, delivery). The
+// reports go through the same decider and append rule as the saga's commands.
+import { createHash } from 'node:crypto';
+import {
+  ShipmentStatus,
+  ShippingServiceService,
+  type Shipment as ShipmentMessage,
+} from '../../generated/orderflow/shipping/v1/shipping_service.js';
+import { implement, NotFoundError, Violations, type Logger, type ServiceBinding } from '../platform/index.js';
+import type { Shipment } from './shipment.js';
+import type { LoadedShipment, Shipments } from './shipments.js';
+
+/** Longest tracking number accepted; carriers' numbers are far shorter. */
+export const maxTrackingNumberLength = 64;
+
+/**
+ * The tracking number used when the carrier sent none. Derived from the order id, so two
+ * replicas racing on the same report would pick the same number anyway.
+ */
+export function generatedTrackingNumber(orderId: string): string {
+  return `OFX${createHash('sha256').update(orderId).digest('hex').slice(0, 12).toUpperCase()}`;
+}
+
+const statusOf: Record<Shipment['status'], ShipmentStatus> = {
+  none: ShipmentStatus.SHIPMENT_STATUS_UNSPECIFIED,
+  scheduled: ShipmentStatus.SHIPMENT_STATUS_SCHEDULED,
+  failed: ShipmentStatus.SHIPMENT_STATUS_FAILED,
+  cancelled: ShipmentStatus.SHIPMENT_STATUS_CANCELLED,
+  dispatched: ShipmentStatus.SHIPMENT_STATUS_DISPATCHED,
+  delivered: ShipmentStatus.SHIPMENT_STATUS_DELIVERED,
+};
+
+/** The API's view of a shipment; NOT_FOUND when the order has none. */
+export function toShipmentMessage(orderId: string, loaded: LoadedShipment): ShipmentMessage {
+  const { state, version, parcel } = loaded;
+  if (state.status === 'none') throw new NotFoundError('shipment of order', orderId);
+  const booking = state.status === 'failed' ? undefined : state.booking;
+  const dispatch = state.status === 'dispatched' || state.status === 'delivered' ? state.dispatch : undefined;
+  const failureReason =
+    state.status === 'failed' ? state.reason : state.status === 'cancelled' ? (state.lateScheduleRefusal ?? '') : '';
+  return {
+    shipmentId: booking?.shipmentId ?? '',
+    orderId: state.orderId,
+    status: statusOf[state.status],
+    address: parcel?.address,
+    items: parcel?.items ?? [],
+    carrier: booking?.carrier ?? '',
+    trackingNumber: dispatch?.trackingNumber ?? '',
+    failureReason,
+    scheduledAt: booking?.scheduledAt,
+    estimatedDelivery: booking?.estimatedDelivery,
+    dispatchedAt: dispatch?.dispatchedAt,
+    deliveredAt: state.status === 'delivered' ? state.deliveredAt : undefined,
+    cancelledAt: state.status === 'cancelled' ? state.cancelledAt : undefined,
+    version,
+  };
+}
+
+function validOrderId(violations: Violations, orderId: string): Violations {
+  return violations.text('order_id', orderId);
+}
+
+/** The ShippingService binding; `now` is the clock. */
+export function shippingGrpc(shipments: Shipments, now: () => Date, logger: Logger): ServiceBinding {
+  return {
+    definition: ShippingServiceService,
+    implementation: implement(
+      ShippingServiceService,
+      {
+        async getShipment(request) {
+          validOrderId(new Violations(), request.orderId).throwIfAny();
+          return { shipment: toShipmentMessage(request.orderId, await shipments.load(request.orderId)) };
+        },
+
+        async dispatchShipment(request) {
+          const violations = validOrderId(new Violations(), request.orderId);
+          if (request.trackingNumber !== '') {
+            violations.text('tracking_number', request.trackingNumber, {
+              maxLength: maxTrackingNumberLength,
+              pattern: /^\S+$/,
+              patternHint: 'must not contain whitespace',
+            });
+          }
+          violations.throwIfAny();
+          const outcome = await shipments.execute({
+            type: 'DispatchShipment',
+            orderId: request.orderId,
+            trackingNumber: request.trackingNumber,
+            generatedTrackingNumber: generatedTrackingNumber(request.orderId),
+            now: now(),
+          });
+          return { shipment: toShipmentMessage(request.orderId, outcome) };
+        },
+
+        async confirmDelivery(request) {
+          validOrderId(new Violations(), request.orderId).throwIfAny();
+          const outcome = await shipments.execute({ type: 'ConfirmDelivery', orderId: request.orderId, now: now() });
+          return { shipment: toShipmentMessage(request.orderId, outcome) };
+        },
+      },
+      logger,
+    ),
+  };
+}
