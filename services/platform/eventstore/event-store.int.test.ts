@@ -153,6 +153,10 @@ function describeEventStoreContract(engine: string, newTarget: () => Promise<Sto
         expect(own).toEqual(Array.from({ length: 10 }, (_, v) => `order-${s}:${v + 1}`));
       }
       expect(await publishedIds('TEST_COMMANDS')).toHaveLength(20);
+      const last = await nats.jsm.streams.getMessage('TEST_EVENTS', { last_by_subj: 'test.events.ThingHappened' });
+      const version = last?.header.get('Orderflow-Stream-Version');
+      const streamId = last?.header.get('Orderflow-Stream-Id') ?? '';
+      expect(last?.header.get('Nats-Msg-Id')).toBe(`${streamId}:${version}`); // the ids above are <stream>:<version>
       expect(await store.collection<CommitDocument>('commits').countDocuments({ published: false })).toBe(0);
       await nats.jsm.streams.delete('TEST_COMMANDS');
     });

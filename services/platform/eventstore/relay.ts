@@ -31,13 +31,17 @@ export function commitMessages(commit: CommitDocument): OutgoingMessage[] {
     ...(commit.causationId ? { causationId: commit.causationId } : {}),
     ...(commit.traceparent ? { traceparent: commit.traceparent } : {}),
   };
-  return [...commit.events, ...commit.messages].map((m) => ({
-    subject: m.subject,
-    id: m.id,
-    type: m.type,
-    data: decode(m.data),
+  const events = commit.events.map((e, i) => ({
+    subject: e.subject,
+    id: e.id,
+    type: e.type,
+    data: decode(e.data),
+    streamId: commit.streamId,
+    streamVersion: commit.firstVersion + i,
     ...meta,
   }));
+  const messages = commit.messages.map((m) => ({ subject: m.subject, id: m.id, type: m.type, data: decode(m.data), ...meta }));
+  return [...events, ...messages];
 }
 
 /**

@@ -13,6 +13,10 @@ export const Header = {
   CausationId: 'Orderflow-Causation-Id',
   /** W3C trace context. */
   Traceparent: 'traceparent',
+  /** For events: the event-store stream the event belongs to, e.g. `order-ord_123`. */
+  StreamId: 'Orderflow-Stream-Id',
+  /** For events: the event's 1-based version in its stream; read models guard on it. */
+  StreamVersion: 'Orderflow-Stream-Version',
 } as const;
 
 /** A message ready to publish: binary protobuf payload plus the routing and tracing metadata. */
@@ -27,6 +31,9 @@ export interface OutgoingMessage {
   correlationId: string;
   causationId?: string;
   traceparent?: string;
+  /** Set for events relayed from the event store. */
+  streamId?: string;
+  streamVersion?: number;
 }
 
 /** Metadata read back from a received message's headers. */
@@ -36,6 +43,8 @@ export interface MessageMetadata {
   correlationId: string;
   causationId?: string;
   traceparent?: string;
+  streamId?: string;
+  streamVersion?: number;
 }
 
 export function messageHeaders(msg: Omit<OutgoingMessage, 'subject' | 'data'>): MsgHdrs {
@@ -45,6 +54,8 @@ export function messageHeaders(msg: Omit<OutgoingMessage, 'subject' | 'data'>): 
   h.set(Header.CorrelationId, msg.correlationId);
   if (msg.causationId) h.set(Header.CausationId, msg.causationId);
   if (msg.traceparent) h.set(Header.Traceparent, msg.traceparent);
+  if (msg.streamId) h.set(Header.StreamId, msg.streamId);
+  if (msg.streamVersion !== undefined) h.set(Header.StreamVersion, String(msg.streamVersion));
   return h;
 }
 
@@ -56,6 +67,8 @@ export function readMetadata(h: MsgHdrs | undefined): MessageMetadata {
     correlationId: get(Header.CorrelationId) ?? '',
     causationId: get(Header.CausationId),
     traceparent: get(Header.Traceparent),
+    streamId: get(Header.StreamId),
+    streamVersion: get(Header.StreamVersion) === undefined ? undefined : Number(get(Header.StreamVersion)),
   };
 }
 
