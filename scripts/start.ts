@@ -19,7 +19,7 @@ import {
   streams,
 } from '../services/platform/index.js';
 import { launchNatsServer, stopProcess } from '../services/platform/testing/nats-server.js';
-import { availableServices, mainOf } from './services.js';
+import { availableServices, mainOf, serviceTable } from './services.js';
 
 const { NATS_URL, MONGODB_URI, DATA_DIR, LOG_LEVEL } = (() => {
   try {
@@ -98,6 +98,8 @@ function startService(name: string, grpcPort: number, natsUrl: string): void {
       GRPC_HOST: '127.0.0.1',
       LOG_LEVEL,
       ...(MONGODB_URI ? { MONGODB_URI } : {}),
+      // Where each service finds the others: INVENTORY_GRPC_TARGET=127.0.0.1:50052, ...
+      ...Object.fromEntries(serviceTable.map((s) => [`${s.name.toUpperCase()}_GRPC_TARGET`, `127.0.0.1:${s.grpcPort}`])),
     },
     stdio: ['ignore', 'pipe', 'pipe'],
   });

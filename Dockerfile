@@ -1,0 +1,12 @@
+# One image for every Orderflow service; the compose file picks the service with its command.
+FROM node:20-bookworm-slim
+WORKDIR /app
+ENV NODE_ENV=production
+COPY package.json package-lock.json ./
+RUN npm ci --omit=dev --no-audit --no-fund
+COPY tsconfig.json ./
+COPY generated ./generated
+COPY services ./services
+COPY scripts ./scripts
+# Services run TypeScript through tsx's loader; SIGTERM reaches node directly (no npm wrapper).
+ENTRYPOINT ["node", "--import", "tsx", "scripts/service.ts"]

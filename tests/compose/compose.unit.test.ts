@@ -1,0 +1,52 @@
+import { readFileSync, existsSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { parse } from 'yaml';
+import { serviceTable } from '../../scripts/services.js';
+
+// No Docker engine runs in CI, so the compose file is checked for what can be checked without
+// one: it parses (with its YAML merge keys), and it wires every service the way the code expects.
+interface ComposeService {
+  build?: string;
+  image?: string;
+  command?: string[];
+  ports?: string[];
+  environment?: Record<string, string>;
+  depends_on?: Record<string, { condition: string }>;
+  healthcheck?: { test: string[] };
+}
+const compose = parse(readFileSync(new URL('../../docker-compose.yml', import.meta.url), 'utf8'), { merge: true }) as {
+  services: Record<string, ComposeService>;
+  volumes: Record<string, unknown>;
+};
+
+describe('docker-compose.yml', () => {
+  it('runs MongoDB as a replica set and NATS with JetStream, both with health checks', () => {
+    expect(compose.services.mongo?.command).toEqual(expect.arrayContaining(['--replSet', 'rs0']));
+    expect(compose.services.mongo?.healthcheck?.test.join(' ')).toContain('rs.initiate');
+    expect(compose.services.nats?.command).toContain('-js');
+    expect(compose.services.nats?.healthcheck).toBeDefined();
+  });
+
+  it.each(serviceTable.map((s) => s.name))('runs the %s service from the one image, on MongoDB and NATS', (name) => {
+    const service = compose.services[name];
+    expect(service, `compose service ${name}`).toBeDefined();
+    expect(service?.build).toBe('.');
+    expect(service?.command).toEqual([name]);
+    expect(service?.environment?.MONGODB_URI).toMatch(/^mongodb:\/\/mongo:27017\/\w+\?replicaSet=rs0$/);
+    expect(service?.environment?.NATS_URL).toBe('nats://nats:4222');
+    expect(service?.depends_on?.mongo?.condition).toBe('service_healthy');
+    expect(service?.depends_on?.nats?.condition).toBe('service_healthy');
+    const port = serviceTable.find((s) => s.name === name)?.grpcPort;
+    expect(service?.ports).toEqual([`${port}:${service?.environment?.GRPC_PORT}`]);
+  });
+
+  it('publishes every host port once', () => {
+    const hostPorts = Object.values(compose.services).flatMap((s) => (s.ports ?? []).map((p) => p.split(':')[0]));
+    expect(new Set(hostPorts).size).toBe(hostPorts.length);
+  });
+
+  it('builds from a Dockerfile whose entry point runs one service by name', () => {
+    expect(existsSync(new URL('../../Dockerfile', import.meta.url))).toBe(true);
+    expect(readFileSync(new URL('../../Dockerfile', import.meta.url), 'utf8')).toContain('scripts/service.ts');
+  });
+});
