@@ -14,10 +14,9 @@
 // least one of them sees both and answers; both may, and the stream version lets one win.
 import type { Money } from '../../generated/orderflow/common/v1/common.js';
 import {
+  eventCodec,
   ConcurrencyError,
-  decodeMessage,
   Events,
-  newEvent,
   Violations,
   type EventStore,
   type Logger,
@@ -26,7 +25,7 @@ import {
 } from '../platform/index.js';
 import { decide, needsChargeOutcome, nextRefundStep, type ChargeResult, type PaymentCommand } from './decide.js';
 import { GatewayRejectedError, GatewayUnavailableError, type CardGateway } from './gateway.js';
-import { evolve, initialState, paymentStream, type Payment, type PaymentEvent, type PaymentEventType } from './payment.js';
+import { evolve, initialState, paymentStream, type Payment, type PaymentEvent } from './payment.js';
 import { viewOf } from './payment-view.js';
 import type { PaymentRecord, PaymentRecords } from './records.js';
 
@@ -77,42 +76,21 @@ export interface PaymentsOptions {
   maxAttempts?: number;
 }
 
-const contractOf = {
+/** The aggregate's events and their contracts: the codec between decider and event store. */
+const codec = eventCodec({
   PaymentCaptured: Events.PaymentCaptured,
   PaymentDeclined: Events.PaymentDeclined,
   PaymentFailed: Events.PaymentFailed,
   PaymentRefunded: Events.PaymentRefunded,
   PaymentRefundSkipped: Events.PaymentRefundSkipped,
-} as const;
+});
 
-const typeByName = new Map<string, PaymentEventType>(Object.entries(contractOf).map(([name, c]) => [c.type, name as PaymentEventType]));
-
-function fromStored(stored: StoredEvent): PaymentEvent {
-  const name = typeByName.get(stored.type);
-  if (!name) throw new Error(`unexpected event ${stored.type} at ${stored.streamId}@${stored.version}`);
-  return { type: name, data: decodeMessage(stored.type, stored.data) } as PaymentEvent;
-}
-
-/** Each event type occurs at most once per order, so `<orderId>:<type>` lets JetStream drop a re-relayed copy. */
-function toNew(orderId: string, event: PaymentEvent): NewEvent {
-  const id = `${orderId}:${event.type}`;
-  switch (event.type) {
-    case 'PaymentCaptured':
-      return newEvent(Events.PaymentCaptured, event.data, id);
-    case 'PaymentDeclined':
-      return newEvent(Events.PaymentDeclined, event.data, id);
-    case 'PaymentFailed':
-      return newEvent(Events.PaymentFailed, event.data, id);
-    case 'PaymentRefunded':
-      return newEvent(Events.PaymentRefunded, event.data, id);
-    case 'PaymentRefundSkipped':
-      return newEvent(Events.PaymentRefundSkipped, event.data, id);
-    default: {
-      const unexpected: never = event;
-      throw new Error(`unknown payment event ${JSON.stringify(unexpected)}`);
-    }
-  }
-}
+/**
+ * Each event type occurs at most once in a payment's stream, so `<orderId>:<type>` is a stable id:
+ * a reply appended, relayed and then re-relayed after a crash is absorbed by JetStream.
+ */
+const toNew = (orderId: string, event: PaymentEvent): NewEvent => codec.toNew(event, `${orderId}:${event.type}`);
+const fromStored = (stored: StoredEvent): PaymentEvent => codec.fromStored(stored);
 
 /** The gateway key of an order's refund: one refund per order, however many replicas try. */
 export const refundKeyFor = (orderId: string): string => `${orderId}:refund`;

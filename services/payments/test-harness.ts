@@ -1,47 +1,41 @@
 // Integration-test kit for payments: a real nats-server, one shared store, replicas started
 // through bootPayments exactly as main.ts starts them, a sender that publishes commands like the
 // saga does, an observer that reads every event payments publishes, and the gateway's ledger.
-import { execFile } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Writable } from 'node:stream';
-import { promisify } from 'node:util';
 import type { Money } from '../../generated/orderflow/common/v1/common.js';
 import { PaymentServiceService } from '../../generated/orderflow/payments/v1/payments_service.js';
 import {
   Commands,
   connectNats,
-  createLogger,
-  decodeMessage,
   encodeMessage,
   grpcClient,
   jetStreamPublisher,
   listDeadLetters,
   openDocumentStore,
-  runConsumer,
   silentLogger,
   type DeadLetter,
   type DocumentStore,
   type GrpcClient,
-  type Logger,
   type Nats,
-  type RunningConsumer,
 } from '../platform/index.js';
-import { startNatsServer, waitFor, type TestNatsServer } from '../platform/testing/index.js';
+import {
+  bufCurl,
+  captureLogs,
+  consumerDrained,
+  observeEvents,
+  startNatsServer,
+  waitFor,
+  type EventObserver,
+  type Observed,
+  type TestNatsServer,
+} from '../platform/testing/index.js';
 import { bootPayments, paymentsCommandsConsumer, type PaymentsOverrides, type PaymentsService } from './service.js';
 import { readGatewayLedger, type GatewayLedger } from './simulated-gateway.js';
 
-/** An event payments published, as the observer read it from PAYMENTS_EVENTS. */
-export interface Observed {
-  id: string;
-  /** The short name, e.g. `PaymentCaptured`. */
-  type: string;
-  correlationId: string;
-  causationId: string | undefined;
-  data: Record<string, unknown>;
-}
+export type { Observed };
 
 export const eur = (amountMinor: number): Money => ({ amountMinor, currency: 'EUR' });
 
@@ -53,14 +47,7 @@ export const fastEnv: Record<string, string> = {
   LOG_LEVEL: 'info',
 };
 
-const run = promisify(execFile);
-const buf = new URL('../../node_modules/.bin/buf', import.meta.url).pathname;
-
-/** Runs `buf curl` over plaintext HTTP/2 through reflection, as a user would from a shell. */
-export async function bufCurl(...args: string[]): Promise<string> {
-  const { stdout } = await run(buf, ['curl', '--protocol', 'grpc', '--http2-prior-knowledge', ...args], { timeout: 20_000 });
-  return stdout;
-}
+export { bufCurl };
 
 export interface PaymentsHarness {
   nats: Nats;
@@ -93,14 +80,7 @@ export async function startPaymentsHarness(env: Record<string, string> = {}, ove
   const server: TestNatsServer = await startNatsServer();
   const dataDir = await mkdtemp(join(tmpdir(), 'orderflow-payments-'));
   const store = await openDocumentStore({ dataDir });
-  const logLines: Record<string, unknown>[] = [];
-  const destination = new Writable({
-    write(chunk: Buffer, _encoding, done) {
-      for (const line of chunk.toString().split('\n')) if (line.trim()) logLines.push(JSON.parse(line) as Record<string, unknown>);
-      done();
-    },
-  });
-  const logger: Logger = createLogger({ service: 'payments', level: 'info', destination });
+  const { logger, lines: logLines } = captureLogs('payments');
   const replicas: PaymentsService[] = [];
   const clients: GrpcClient<typeof PaymentServiceService>[] = [];
 
@@ -116,33 +96,8 @@ export async function startPaymentsHarness(env: Record<string, string> = {}, ove
 
   const nats = await connectNats({ url: server.url, name: 'payments-test', logger: silentLogger() });
   const publisher = jetStreamPublisher(nats.js);
-  const observed: Observed[] = [];
-  const observer: RunningConsumer = await runConsumer({
-    nats,
-    stream: 'PAYMENTS_EVENTS',
-    consumer: { durable: 'test-observer' },
-    logger: silentLogger(),
-    handler: async (m) => {
-      observed.push({
-        id: m.metadata.id,
-        type: m.metadata.type.split('.').at(-1)!,
-        correlationId: m.metadata.correlationId,
-        causationId: m.metadata.causationId,
-        data: decodeMessage(m.metadata.type, m.data) as Record<string, unknown>,
-      });
-    },
-  });
-
-  // The ack floor compared with the stream's last sequence (read after the messages were stored)
-  // tells when a consumer has handled everything; its pending count alone lags a publish.
-  const drained = async (stream: string, durable: string) => {
-    const target = (await nats.jsm.streams.info(stream)).state.last_seq;
-    return waitFor(`${stream}/${durable} to acknowledge up to ${target}`, async () => {
-      const info = await nats.jsm.consumers.info(stream, durable);
-      return (info.ack_floor.stream_seq >= target && info.num_ack_pending === 0) || { ackFloor: info.ack_floor.stream_seq, ackPending: info.num_ack_pending };
-    });
-  };
-  const answers = (orderId: string) => observed.filter((o) => o.correlationId === orderId);
+  const observer: EventObserver = await observeEvents(nats, 'PAYMENTS_EVENTS');
+  const answers = (orderId: string) => observer.forOrder(orderId);
 
   return {
     nats,
@@ -188,9 +143,9 @@ export async function startPaymentsHarness(env: Record<string, string> = {}, ove
       return messages === 0 ? [] : listDeadLetters(nats);
     },
     async settled() {
-      await drained('PAYMENTS_COMMANDS', paymentsCommandsConsumer);
+      await consumerDrained(nats, 'PAYMENTS_COMMANDS', paymentsCommandsConsumer);
       await waitFor('the outbox to be relayed', async () => (await store.collection('commits').countDocuments({ published: false })) === 0);
-      await drained('PAYMENTS_EVENTS', 'test-observer');
+      await observer.drained();
     },
     async close() {
       for (const client of clients) client.close();

@@ -66,6 +66,7 @@ export {
 } from './messaging/consumer.js';
 export { dispatch, route, type Route, type TypedHandler } from './messaging/dispatch.js';
 export { DeadLetterHeader, listDeadLetters, redriveDeadLetters, type DeadLetter } from './messaging/dead-letter.js';
+export { eventCodec, type DomainEventOf, type EventCodec } from './eventstore/event-codec.js';
 export {
   createEventStore,
   type AppendOptions,

@@ -3,11 +3,10 @@
 // path shares one decider and one concurrency rule.
 import type { Address, OrderItem } from '../../generated/orderflow/common/v1/common.js';
 import {
+  eventCodec,
   ConcurrencyError,
-  decodeMessage,
   DuplicateKeyError,
   Events,
-  newEvent,
   type DocumentStore,
   type EventStore,
   type Logger,
@@ -15,7 +14,7 @@ import {
   type StoredEvent,
 } from '../platform/index.js';
 import { shipmentDecider, type ShipmentCommand, type ShippingPolicy } from './decide.js';
-import { evolve, initialState, shipmentStream, type Shipment, type ShipmentEvent, type ShipmentEventType } from './shipment.js';
+import { evolve, initialState, shipmentStream, type Shipment, type ShipmentEvent } from './shipment.js';
 
 /**
  * What the parcel holds and where it goes, as ScheduleShipment carried it. The integration
@@ -59,47 +58,21 @@ export interface Shipments {
   execute(command: ShipmentCommand, options?: { causationId?: string }): Promise<Executed>;
 }
 
-const contractOf = {
+/** The aggregate's events and their contracts: the codec between decider and event store. */
+const codec = eventCodec({
   ShipmentScheduled: Events.ShipmentScheduled,
   ShipmentFailed: Events.ShipmentFailed,
   ShipmentCancelled: Events.ShipmentCancelled,
   ShipmentDispatched: Events.ShipmentDispatched,
   ShipmentDelivered: Events.ShipmentDelivered,
-} as const;
-
-const typeByName = new Map<string, ShipmentEventType>(
-  Object.entries(contractOf).map(([name, contract]) => [contract.type, name as ShipmentEventType]),
-);
-
-function fromStored(stored: StoredEvent): ShipmentEvent {
-  const name = typeByName.get(stored.type);
-  if (!name) throw new Error(`unexpected event ${stored.type} at ${stored.streamId}@${stored.version}`);
-  return { type: name, data: decodeMessage(stored.type, stored.data) } as ShipmentEvent;
-}
+});
 
 /**
- * Each event type occurs at most once in a shipment's stream, so `<orderId>:<type>` is a stable
- * id: a reply appended, relayed and then re-relayed after a crash is absorbed by JetStream.
+ * Each event type occurs at most once in a shipment's stream, so `<orderId>:<type>` is a stable id:
+ * a reply appended, relayed and then re-relayed after a crash is absorbed by JetStream.
  */
-function toNew(orderId: string, event: ShipmentEvent): NewEvent {
-  const id = `${orderId}:${event.type}`;
-  switch (event.type) {
-    case 'ShipmentScheduled':
-      return newEvent(Events.ShipmentScheduled, event.data, id);
-    case 'ShipmentFailed':
-      return newEvent(Events.ShipmentFailed, event.data, id);
-    case 'ShipmentCancelled':
-      return newEvent(Events.ShipmentCancelled, event.data, id);
-    case 'ShipmentDispatched':
-      return newEvent(Events.ShipmentDispatched, event.data, id);
-    case 'ShipmentDelivered':
-      return newEvent(Events.ShipmentDelivered, event.data, id);
-    default: {
-      const unexpected: never = event;
-      throw new Error(`unknown shipment event ${JSON.stringify(unexpected)}`);
-    }
-  }
-}
+const toNew = (orderId: string, event: ShipmentEvent): NewEvent => codec.toNew(event, `${orderId}:${event.type}`);
+const fromStored = (stored: StoredEvent): ShipmentEvent => codec.fromStored(stored);
 
 export function createShipments(options: ShipmentsOptions): Shipments {
   const { events, logger } = options;

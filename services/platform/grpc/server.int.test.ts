@@ -1,7 +1,6 @@
-import { execFile } from 'node:child_process';
-import { promisify } from 'node:util';
 import { Server, ServerCredentials, status, type ServiceError } from '@grpc/grpc-js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { bufCurl as bufCurlCommand } from '../testing/service-kit.js';
 import { ServerInfoServiceService } from '../../../generated/orderflow/platform/v1/server_info.js';
 import { HealthService } from '../../../generated/grpc/health/v1/health.js';
 import { NotFoundError, ValidationError } from '../errors.js';
@@ -11,14 +10,8 @@ import { readGrpcFailure } from './errors.js';
 import { implement } from './handlers.js';
 import { startGrpcServer, type GrpcServer } from './server.js';
 
-const run = promisify(execFile);
-const buf = new URL('../../../node_modules/.bin/buf', import.meta.url).pathname;
-
 /** Runs `buf curl` over plaintext HTTP/2 against the server, as a user would from a shell. */
-async function bufCurl(server: GrpcServer, ...args: string[]): Promise<string> {
-  const { stdout } = await run(buf, ['curl', '--protocol', 'grpc', '--http2-prior-knowledge', ...args], { timeout: 20_000 });
-  return stdout;
-}
+const bufCurl = (_server: GrpcServer, ...args: string[]) => bufCurlCommand(...args);
 
 describe('gRPC bootstrap', () => {
   let server: GrpcServer;
