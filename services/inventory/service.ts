@@ -5,11 +5,9 @@ import {
   commonEnv,
   int,
   parseEnv,
-  startRuntime,
-  streams,
-  type DocumentStore,
-  type Logger,
-  type Runtime,
+  startService,
+  type RunningService,
+  type ServiceOverrides,
 } from '../platform/index.js';
 import { createCatalog } from './catalog.js';
 import { inventoryGrpc } from './grpc.js';
@@ -28,36 +26,15 @@ export const inventoryEnv = {
 export const inventoryCommandsConsumer = 'inventory-commands';
 
 /** A running inventory replica. */
-export interface InventoryService {
-  readonly runtime: Runtime;
-  /** `<host>:<port>` of its gRPC server. */
-  readonly grpcAddress: string;
-  readonly grpcPort: number;
-  close(): Promise<void>;
-}
+export type InventoryService = RunningService;
 
 /** What tests may replace: the logger, a store shared by replicas, the clock. */
-export interface InventoryOverrides {
-  logger?: Logger;
-  store?: DocumentStore;
-  /** The clock of events and documents; default the system clock. */
-  now?: () => Date;
-}
+export type InventoryOverrides = ServiceOverrides;
 
 export async function bootInventory(env: Record<string, string | undefined>, overrides: InventoryOverrides = {}): Promise<InventoryService> {
   const config = parseEnv(inventoryEnv, env);
   const now = overrides.now ?? (() => new Date());
-  const runtime = await startRuntime({
-    service: 'inventory',
-    natsUrl: config.NATS_URL,
-    mongodbUri: config.MONGODB_URI,
-    dataDir: config.DATA_DIR,
-    logLevel: config.LOG_LEVEL,
-    streams,
-    ...(overrides.logger ? { logger: overrides.logger } : {}),
-    ...(overrides.store ? { store: overrides.store } : {}),
-  });
-  try {
+  return startService('inventory', config, overrides, async (runtime) => {
     const catalog = await createCatalog({ store: runtime.store, events: runtime.events, logger: runtime.logger });
     // A catalog change whose event was not appended before a crash is finished before serving.
     await catalog.repairPending();
@@ -70,9 +47,6 @@ export async function bootInventory(env: Record<string, string | undefined>, ove
       concurrency: config.INVENTORY_COMMAND_CONCURRENCY,
     });
     runtime.logger.info({ grpcPort: grpc.port }, 'inventory started');
-    return { runtime, grpcAddress: grpc.address, grpcPort: grpc.port, close: () => runtime.close() };
-  } catch (err) {
-    await runtime.close();
-    throw err;
-  }
+    return grpc;
+  });
 }

@@ -7,12 +7,10 @@ import {
   int,
   list,
   parseEnv,
-  startRuntime,
-  streams,
-  type DocumentStore,
+  startService,
   type EnvVar,
-  type Logger,
-  type Runtime,
+  type RunningService,
+  type ServiceOverrides,
 } from '../platform/index.js';
 import type { CardGateway } from './gateway.js';
 import { paymentsGrpc } from './grpc.js';
@@ -55,37 +53,17 @@ export const paymentsEnv = {
 export const paymentsCommandsConsumer = 'payments-commands';
 
 /** A running payments replica. */
-export interface PaymentsService {
-  readonly runtime: Runtime;
-  /** `<host>:<port>` of its gRPC server. */
-  readonly grpcAddress: string;
-  readonly grpcPort: number;
-  close(): Promise<void>;
-}
+export type PaymentsService = RunningService;
 
 /** What tests may replace: the logger, a store shared by replicas, the card gateway, the clock. */
-export interface PaymentsOverrides {
-  logger?: Logger;
-  store?: DocumentStore;
+export interface PaymentsOverrides extends ServiceOverrides {
   /** Default: the simulated gateway over the service's store, configured from the environment. Not closed by the service. */
   gateway?: CardGateway;
-  /** Default: the system clock. */
-  now?: () => Date;
 }
 
 export async function bootPayments(env: Record<string, string | undefined>, overrides: PaymentsOverrides = {}): Promise<PaymentsService> {
   const config = parseEnv(paymentsEnv, env);
-  const runtime = await startRuntime({
-    service: 'payments',
-    natsUrl: config.NATS_URL,
-    mongodbUri: config.MONGODB_URI,
-    dataDir: config.DATA_DIR,
-    logLevel: config.LOG_LEVEL,
-    streams,
-    ...(overrides.logger ? { logger: overrides.logger } : {}),
-    ...(overrides.store ? { store: overrides.store } : {}),
-  });
-  try {
+  return startService('payments', config, overrides, async (runtime) => {
     const records = paymentRecords(runtime.store);
     await records.createIndexes();
     const simulated = overrides.gateway
@@ -113,9 +91,6 @@ export async function bootPayments(env: Record<string, string | undefined>, over
       { grpcPort: grpc.port, gateway: simulated ? 'simulated' : 'injected', concurrency: config.PAYMENT_COMMAND_CONCURRENCY },
       'payments started',
     );
-    return { runtime, grpcAddress: grpc.address, grpcPort: grpc.port, close: () => runtime.close() };
-  } catch (err) {
-    await runtime.close();
-    throw err;
-  }
+    return grpc;
+  });
 }

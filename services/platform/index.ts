@@ -91,5 +91,14 @@ export { grpcStatusOf, isServiceError, readGrpcFailure, toGrpcError, type GrpcFa
 export { implement, type CallContext, type UnaryHandlers } from './grpc/handlers.js';
 export { startGrpcServer, type GrpcServer, type GrpcServerOptions, type ServiceBinding } from './grpc/server.js';
 export { Lifecycle } from './lifecycle.js';
-export { runMain, startRuntime, type Runtime, type RuntimeSettings } from './runtime.js';
+export {
+  runMain,
+  startRuntime,
+  startService,
+  type CommonConfig,
+  type RunningService,
+  type Runtime,
+  type RuntimeSettings,
+  type ServiceOverrides,
+} from './runtime.js';
 export { currencyMinorDigits, maxTextLength, Violations } from './validation.js';

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
-import { ConfigError } from './config.js';
+import { ConfigError, type commonEnv, type EnvVar } from './config.js';
+import { streams } from './contracts.js';
 import { createEventStore, type EventStore } from './eventstore/index.js';
 import { startGrpcServer, type GrpcServer, type ServiceBinding } from './grpc/server.js';
 import { Lifecycle } from './lifecycle.js';
@@ -98,6 +99,56 @@ export async function startRuntime(settings: RuntimeSettings): Promise<Runtime> 
     };
   } catch (err) {
     await lifecycle.close();
+    throw err;
+  }
+}
+
+/** The common variables, parsed: what `startService` needs of a service's configuration. */
+export type CommonConfig = { [K in keyof typeof commonEnv]: (typeof commonEnv)[K] extends EnvVar<infer T> ? T : never };
+
+/** What tests may replace in any service: the logger, a store shared by replicas, the clock. */
+export interface ServiceOverrides {
+  logger?: Logger;
+  store?: DocumentStore;
+  /** The clock handed to deciders; default the system clock. */
+  now?: () => Date;
+}
+
+/** A running service replica, as every `boot<Name>` returns it. */
+export interface RunningService {
+  readonly runtime: Runtime;
+  /** `127.0.0.1:<port>` (or the bound host) of its gRPC server. */
+  readonly grpcAddress: string;
+  readonly grpcPort: number;
+  close(): Promise<void>;
+}
+
+/**
+ * The start-up every service shares: the runtime from the common variables (every stream
+ * provisioned), then the service's own `start`, which serves gRPC and starts its consumers. A
+ * failure in `start` closes what the runtime opened.
+ */
+export async function startService(
+  service: string,
+  config: CommonConfig,
+  overrides: ServiceOverrides,
+  start: (runtime: Runtime) => Promise<GrpcServer>,
+): Promise<RunningService> {
+  const runtime = await startRuntime({
+    service,
+    natsUrl: config.NATS_URL,
+    mongodbUri: config.MONGODB_URI,
+    dataDir: config.DATA_DIR,
+    logLevel: config.LOG_LEVEL,
+    streams,
+    ...(overrides.logger ? { logger: overrides.logger } : {}),
+    ...(overrides.store ? { store: overrides.store } : {}),
+  });
+  try {
+    const grpc = await start(runtime);
+    return { runtime, grpcAddress: grpc.address, grpcPort: grpc.port, close: () => runtime.close() };
+  } catch (err) {
+    await runtime.close();
     throw err;
   }
 }

@@ -5,13 +5,11 @@ import {
   int,
   list,
   parseEnv,
-  startRuntime,
+  startService,
   str,
-  streams,
-  type DocumentStore,
   type EnvVar,
-  type Logger,
-  type Runtime,
+  type RunningService,
+  type ServiceOverrides,
 } from '../platform/index.js';
 import type { ShippingPolicy } from './decide.js';
 import { shippingGrpc } from './grpc.js';
@@ -49,21 +47,10 @@ export const shippingEnv = {
 export const shippingCommandsConsumer = 'shipping-commands';
 
 /** A running shipping replica. */
-export interface ShippingService {
-  readonly runtime: Runtime;
-  /** `127.0.0.1:<port>` of its gRPC server. */
-  readonly grpcAddress: string;
-  readonly grpcPort: number;
-  close(): Promise<void>;
-}
+export type ShippingService = RunningService;
 
 /** What tests may replace: the logger, a store shared by replicas, the clock. */
-export interface ShippingOverrides {
-  logger?: Logger;
-  store?: DocumentStore;
-  /** The clock handed to the decider; default the system clock. */
-  now?: () => Date;
-}
+export type ShippingOverrides = ServiceOverrides;
 
 export async function bootShipping(env: Record<string, string | undefined>, overrides: ShippingOverrides = {}): Promise<ShippingService> {
   const config = parseEnv(shippingEnv, env);
@@ -73,17 +60,7 @@ export async function bootShipping(env: Record<string, string | undefined>, over
     transitDays: config.SHIPPING_TRANSIT_DAYS,
   };
   const now = overrides.now ?? (() => new Date());
-  const runtime = await startRuntime({
-    service: 'shipping',
-    natsUrl: config.NATS_URL,
-    mongodbUri: config.MONGODB_URI,
-    dataDir: config.DATA_DIR,
-    logLevel: config.LOG_LEVEL,
-    streams,
-    ...(overrides.logger ? { logger: overrides.logger } : {}),
-    ...(overrides.store ? { store: overrides.store } : {}),
-  });
-  try {
+  return startService('shipping', config, overrides, async (runtime) => {
     const shipments = createShipments({ events: runtime.events, store: runtime.store, policy, logger: runtime.logger });
     const grpc = await runtime.serveGrpc([shippingGrpc(shipments, now, runtime.logger)], {
       port: config.GRPC_PORT,
@@ -96,9 +73,6 @@ export async function bootShipping(env: Record<string, string | undefined>, over
       concurrency: config.SHIPPING_COMMAND_CONCURRENCY,
     });
     runtime.logger.info({ grpcPort: grpc.port, countries: policy.countries, carrier: policy.carrier }, 'shipping started');
-    return { runtime, grpcAddress: grpc.address, grpcPort: grpc.port, close: () => runtime.close() };
-  } catch (err) {
-    await runtime.close();
-    throw err;
-  }
+    return grpc;
+  });
 }
