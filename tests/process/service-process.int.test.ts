@@ -1,0 +1,69 @@
+import { spawn } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startNatsServer, waitFor, type TestNatsServer } from '../../services/platform/testing/index.js';
+
+// `npm run service -- <name>` as a user runs it: a real process, configured from the
+// environment, stopped by a signal.
+const root = fileURLToPath(new URL('../../', import.meta.url));
+let server: TestNatsServer;
+let dataDir: string;
+
+beforeAll(async () => {
+  server = await startNatsServer();
+  dataDir = await mkdtemp(join(tmpdir(), 'orderflow-process-'));
+});
+afterAll(async () => {
+  await server?.stop();
+  await rm(dataDir, { recursive: true, force: true });
+});
+
+function runService(args: string[], env: Record<string, string>) {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'scripts/service.ts', ...args], {
+    cwd: root,
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const lines: Record<string, unknown>[] = [];
+  let stderr = '';
+  child.stdout.on('data', (chunk: Buffer) => {
+    for (const line of chunk.toString().split('\n')) if (line.trim()) lines.push(JSON.parse(line) as Record<string, unknown>);
+  });
+  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  return { child, lines, exited, stderr: () => stderr };
+}
+
+describe('a service process', () => {
+  it('starts from the environment, logs JSON, and drains everything on SIGTERM', async () => {
+    const proc = runService(['shipping'], { NATS_URL: server.url, DATA_DIR: dataDir, GRPC_PORT: '0', GRPC_HOST: '127.0.0.1' });
+    await waitFor('the service to start', () => proc.lines.some((l) => l.msg === 'shipping started') || proc.stderr() || false, {
+      timeoutMs: 30_000,
+    });
+    expect(proc.lines.every((l) => l.service === 'shipping')).toBe(true);
+    proc.child.kill('SIGTERM');
+    expect(await proc.exited).toBe(0);
+    const closed = proc.lines.filter((l) => l.msg === 'closed').map((l) => String(l.resource));
+    // Reverse order of opening: consumers first, storage last.
+    expect(closed[0]).toMatch(/^consumer /);
+    expect(closed).toEqual(expect.arrayContaining(['grpc', 'outbox relay', 'nats', 'storage']));
+    expect(closed.at(-1)).toBe('storage');
+  });
+
+  it('names every bad variable and exits 2 before starting', async () => {
+    const proc = runService(['shipping'], { NATS_URL: 'http://nope', GRPC_PORT: 'abc', DATA_DIR: dataDir });
+    expect(await proc.exited).toBe(2);
+    expect(proc.stderr()).toMatch(/NATS_URL/);
+    expect(proc.stderr()).toMatch(/GRPC_PORT/);
+  });
+
+  it('refuses an unknown service name, listing the services', async () => {
+    const proc = runService(['bogus'], {});
+    expect(await proc.exited).toBe(2);
+    expect(proc.stderr()).toMatch(/"bogus" is not an Orderflow service/);
+    expect(proc.stderr()).toMatch(/inventory, payments, shipping/);
+  });
+});
