@@ -102,3 +102,4 @@ export {
   type ServiceOverrides,
 } from './runtime.js';
 export { currencyMinorDigits, maxTextLength, Violations } from './validation.js';
+export { childTraceparent, currentTrace, newTraceparent, withTrace, type TraceContext } from './trace.js';

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { ConcurrencyError } from '../errors.js';
+import { childTraceparent, currentTrace } from '../trace.js';
 import type { Logger } from '../logging.js';
 import { subjectFor, type MessagePublisher } from '../messaging/envelope.js';
 import { DuplicateKeyError, type Collection, type DocumentStore } from '../storage/index.js';
@@ -81,6 +82,10 @@ export function createEventStore(options: EventStoreOptions): EventStore {
       const head = await streamVersion(streamId);
       if (head !== expected) throw new ConcurrencyError(streamId, expected, head);
     }
+    // Within a message handler or gRPC call, the commit continues its trace and names its cause.
+    const trace = currentTrace();
+    const causationId = appendOptions.causationId ?? trace?.causationId;
+    const traceparent = appendOptions.traceparent ?? childTraceparent(trace?.traceparent);
     const commit: CommitDocument = {
       _id: `${streamId}@${expected + 1}`,
       streamId,
@@ -93,9 +98,9 @@ export function createEventStore(options: EventStoreOptions): EventStore {
         data: encode(e.data),
       })),
       messages: (appendOptions.messages ?? []).map((m) => ({ id: m.id, type: m.type, subject: m.subject, data: encode(m.data) })),
-      correlationId: appendOptions.correlationId ?? streamId,
-      ...(appendOptions.causationId ? { causationId: appendOptions.causationId } : {}),
-      ...(appendOptions.traceparent ? { traceparent: appendOptions.traceparent } : {}),
+      correlationId: appendOptions.correlationId ?? trace?.correlationId ?? streamId,
+      ...(causationId ? { causationId } : {}),
+      traceparent,
       committedAt: appendOptions.now ?? new Date(),
       published: false,
     };

@@ -1,3 +1,4 @@
+import { childTraceparent, currentTrace } from '../trace.js';
 import {
   Channel,
   credentials,
@@ -78,6 +79,8 @@ export function grpcClient<D extends ServiceDefinition>(
       new Promise((resolve, reject) => {
         const metadata = settings.metadata?.clone() ?? new Metadata();
         if (settings.correlationId) metadata.set('orderflow-correlation-id', settings.correlationId);
+        const trace = currentTrace();
+        if (trace && !metadata.get('traceparent').length) metadata.set('traceparent', childTraceparent(trace.traceparent));
         const callOptions: CallOptions = { deadline: Date.now() + (settings.deadlineMs ?? defaultDeadline) };
         invoke(request, metadata, callOptions, (err: ServiceError | null, response: unknown) =>
           err ? reject(err) : resolve(response),

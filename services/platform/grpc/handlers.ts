@@ -7,6 +7,7 @@ import type {
   UntypedServiceImplementation,
 } from '@grpc/grpc-js';
 import type { Logger } from '../logging.js';
+import { withTrace } from '../trace.js';
 import { grpcStatusOf, toGrpcError } from './errors.js';
 
 /** What a unary handler knows of its call besides the request. */
@@ -52,7 +53,11 @@ export function implement<D extends ServiceDefinition>(
           return call.cancelled;
         },
       };
-      handler(call.request, ctx).then(
+      const traceparent = call.metadata.get('traceparent')[0];
+      withTrace(
+        { traceparent: traceparent ? String(traceparent) : undefined, correlationId: correlationId ? String(correlationId) : undefined },
+        () => handler(call.request, ctx),
+      ).then(
         (response) => callback(null, response),
         (err: unknown) => {
           const grpcError = toGrpcError(err);

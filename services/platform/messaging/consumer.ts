@@ -1,6 +1,7 @@
 import type { MsgHdrs } from '@nats-io/nats-core';
 import type { ConsumerMessages, JsMsg } from '@nats-io/jetstream';
 import { messageLogger, type Logger } from '../logging.js';
+import { withTrace } from '../trace.js';
 import { readMetadata, type MessageMetadata } from './envelope.js';
 import { deadLetter } from './dead-letter.js';
 import { consumerDefaults, ensureConsumer, type ConsumerSpec, type Nats } from './nats.js';
@@ -103,7 +104,10 @@ export async function runConsumer(options: RunConsumerOptions): Promise<RunningC
     // A slow handler keeps its delivery: tell the server we are still working on it.
     const keepAlive = setInterval(() => m.working(), Math.max(1_000, ackWait / 2));
     try {
-      await options.handler(received, { logger: log });
+      await withTrace(
+        { traceparent: metadata.traceparent, correlationId: metadata.correlationId, causationId: metadata.id || undefined },
+        () => options.handler(received, { logger: log }),
+      );
       m.ack();
     } catch (err) {
       const poison = err instanceof PoisonMessageError;
