@@ -61,7 +61,12 @@ export class EmbeddedCollection<T extends Doc> implements Collection<T> {
     if (fields.length === 0) throw new TypeError(`createIndex on ${this.name} needs at least one field`);
     // nedb names an index by its fields and ignores directions; ensureIndex on a known field is a no-op.
     const fieldName = fields.length === 1 ? fields[0]! : fields;
-    return this.run((ds) => ds.ensureIndexAsync({ fieldName, unique: options.unique ?? false }));
+    return this.run(async (ds) => {
+      await ds.ensureIndexAsync({ fieldName, unique: options.unique ?? false });
+      // MongoDB answers a query on a compound index's first field from that index; nedb uses a
+      // compound index only when every field is matched, so the first field gets its own index.
+      if (fields.length > 1) await ds.ensureIndexAsync({ fieldName: fields[0]!, unique: false });
+    });
   }
 
   insertOne(doc: T): Promise<void> {
