@@ -7,20 +7,20 @@ export interface WaitOptions {
 }
 
 /**
- * Polls a condition until it returns a value other than undefined/false, or fails after the
+ * Polls a condition until it returns a value other than undefined, null or false, or fails after the
  * deadline with what the last check saw, so a failing test says what state it was stuck in.
  */
 export async function waitFor<T>(
   what: string,
-  check: () => T | undefined | false | Promise<T | undefined | false>,
+  check: () => T | undefined | null | false | Promise<T | undefined | null | false>,
   options: WaitOptions = {},
-): Promise<T> {
+): Promise<Exclude<T, null | undefined | false>> {
   const deadline = Date.now() + (options.timeoutMs ?? 10_000);
   let last: unknown;
   for (;;) {
     try {
       const value = await check();
-      if (value !== undefined && value !== false) return value;
+      if (value !== undefined && value !== null && value !== false) return value as Exclude<T, null | undefined | false>;
       last = value;
     } catch (err) {
       last = err;
