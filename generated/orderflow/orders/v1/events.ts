@@ -37,10 +37,23 @@ export interface OrderPlaced {
     | Address
     | undefined;
   /** When the order was placed. */
-  occurredAt: Date | undefined;
+  occurredAt:
+    | Date
+    | undefined;
+  /**
+   * The saga's steps for this order, in the order they run (for example "reserve_stock",
+   * "charge_payment", "schedule_shipment"). Recorded at placement, so an order keeps its plan when
+   * the orders service is restarted with another SAGA_STEPS configuration.
+   */
+  sagaSteps: string[];
 }
 
-/** OrderStepStarted records that the saga sent a step's command to its participant. */
+/**
+ * OrderStepStarted records that the saga sent a step's command to its participant. With
+ * `compensation` set it records that the saga sent the step's compensating command instead
+ * (ReleaseStock, RefundPayment, CancelShipment); a compensation that is not answered before its
+ * deadline is sent again, recorded by another OrderStepStarted with the next `attempt`.
+ */
 export interface OrderStepStarted {
   /** The order. */
   orderId: string;
@@ -53,7 +66,13 @@ export interface OrderStepStarted {
   /** The id of the command sent; the participant's reply carries it as causation id. */
   commandId: string;
   /** When the step started. */
-  occurredAt: Date | undefined;
+  occurredAt:
+    | Date
+    | undefined;
+  /** True when the command sent undoes the step (compensation) rather than performs it. */
+  compensation: boolean;
+  /** 1 for the first command sent for this step and purpose, 2 and up for re-sends. */
+  attempt: number;
 }
 
 /** OrderStepSucceeded records a participant's positive reply. */
@@ -180,6 +199,7 @@ function createBaseOrderPlaced(): OrderPlaced {
     total: undefined,
     shippingAddress: undefined,
     occurredAt: undefined,
+    sagaSteps: [],
   };
 }
 
@@ -208,6 +228,9 @@ export const OrderPlaced: MessageFns<OrderPlaced> = {
     }
     if (message.occurredAt !== undefined) {
       Timestamp.encode(toTimestamp(message.occurredAt), writer.uint32(66).fork()).join();
+    }
+    for (const v of message.sagaSteps) {
+      writer.uint32(74).string(v!);
     }
     return writer;
   },
@@ -289,6 +312,14 @@ export const OrderPlaced: MessageFns<OrderPlaced> = {
             message.occurredAt = fromTimestamp(Timestamp.decode(reader, reader.uint32()));
             continue;
           }
+          case 9: {
+            if (tag !== 74) {
+              break;
+            }
+
+            message.sagaSteps.push(reader.string());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -331,6 +362,11 @@ export const OrderPlaced: MessageFns<OrderPlaced> = {
         : isSet(object.occurred_at)
         ? fromJsonTimestamp(object.occurred_at)
         : undefined,
+      sagaSteps: globalThis.Array.isArray(object?.sagaSteps)
+        ? object.sagaSteps.map((e: any) => globalThis.String(e))
+        : globalThis.Array.isArray(object?.saga_steps)
+        ? object.saga_steps.map((e: any) => globalThis.String(e))
+        : [],
     };
   },
 
@@ -360,6 +396,9 @@ export const OrderPlaced: MessageFns<OrderPlaced> = {
     if (message.occurredAt !== undefined) {
       obj.occurredAt = message.occurredAt.toISOString();
     }
+    if (message.sagaSteps?.length) {
+      obj.sagaSteps = message.sagaSteps;
+    }
     return obj;
   },
 
@@ -380,12 +419,21 @@ export const OrderPlaced: MessageFns<OrderPlaced> = {
       ? Address.fromPartial(object.shippingAddress)
       : undefined;
     message.occurredAt = object.occurredAt ?? undefined;
+    message.sagaSteps = object.sagaSteps?.map((e) => e) || [];
     return message;
   },
 };
 
 function createBaseOrderStepStarted(): OrderStepStarted {
-  return { orderId: "", step: "", deadline: undefined, commandId: "", occurredAt: undefined };
+  return {
+    orderId: "",
+    step: "",
+    deadline: undefined,
+    commandId: "",
+    occurredAt: undefined,
+    compensation: false,
+    attempt: 0,
+  };
 }
 
 export const OrderStepStarted: MessageFns<OrderStepStarted> = {
@@ -404,6 +452,12 @@ export const OrderStepStarted: MessageFns<OrderStepStarted> = {
     }
     if (message.occurredAt !== undefined) {
       Timestamp.encode(toTimestamp(message.occurredAt), writer.uint32(42).fork()).join();
+    }
+    if (message.compensation !== false) {
+      writer.uint32(48).bool(message.compensation);
+    }
+    if (message.attempt !== 0) {
+      writer.uint32(56).uint32(message.attempt);
     }
     return writer;
   },
@@ -461,6 +515,22 @@ export const OrderStepStarted: MessageFns<OrderStepStarted> = {
             message.occurredAt = fromTimestamp(Timestamp.decode(reader, reader.uint32()));
             continue;
           }
+          case 6: {
+            if (tag !== 48) {
+              break;
+            }
+
+            message.compensation = reader.bool();
+            continue;
+          }
+          case 7: {
+            if (tag !== 56) {
+              break;
+            }
+
+            message.attempt = reader.uint32();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -492,6 +562,8 @@ export const OrderStepStarted: MessageFns<OrderStepStarted> = {
         : isSet(object.occurred_at)
         ? fromJsonTimestamp(object.occurred_at)
         : undefined,
+      compensation: isSet(object.compensation) ? globalThis.Boolean(object.compensation) : false,
+      attempt: isSet(object.attempt) ? globalThis.Number(object.attempt) : 0,
     };
   },
 
@@ -512,6 +584,12 @@ export const OrderStepStarted: MessageFns<OrderStepStarted> = {
     if (message.occurredAt !== undefined) {
       obj.occurredAt = message.occurredAt.toISOString();
     }
+    if (message.compensation !== false) {
+      obj.compensation = message.compensation;
+    }
+    if (message.attempt !== 0) {
+      obj.attempt = Math.round(message.attempt);
+    }
     return obj;
   },
 
@@ -525,6 +603,8 @@ export const OrderStepStarted: MessageFns<OrderStepStarted> = {
     message.deadline = object.deadline ?? undefined;
     message.commandId = object.commandId ?? "";
     message.occurredAt = object.occurredAt ?? undefined;
+    message.compensation = object.compensation ?? false;
+    message.attempt = object.attempt ?? 0;
     return message;
   },
 };
