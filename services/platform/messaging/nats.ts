@@ -136,7 +136,10 @@ export interface ConsumerSpec {
   maxDeliver?: number;
   /** Delay before each redelivery after a failure; the last entry repeats. Default 200ms, 1s, 5s, 15s. */
   backoffMs?: number[];
-  /** How long a delivery may stay unacknowledged before the server redelivers it. Default 30s. */
+  /**
+   * How long a delivery may stay unacknowledged before the server redelivers it (to another
+   * replica, when this one died). Default 5s; a handler still working keeps its delivery alive.
+   */
   ackWaitMs?: number;
   /** Unacknowledged messages in flight across all replicas. Default 1000. */
   maxAckPending?: number;
@@ -145,7 +148,7 @@ export interface ConsumerSpec {
 export const consumerDefaults = {
   maxDeliver: 5,
   backoffMs: [200, 1_000, 5_000, 15_000],
-  ackWaitMs: 30_000,
+  ackWaitMs: 5_000,
   maxAckPending: 1_000,
 } as const;
 
