@@ -17,8 +17,10 @@ import {
   parseEnv,
   silentLogger,
   streams,
+  type Nats,
 } from '../services/platform/index.js';
 import { launchNatsServer, stopProcess } from '../services/platform/testing/nats-server.js';
+import { startOrderTicker } from './order-ticker.js';
 import { availableServices, mainOf, serviceTable } from './services.js';
 
 const { NATS_URL, MONGODB_URI, DATA_DIR, LOG_LEVEL } = (() => {
@@ -36,6 +38,8 @@ const dataDir = resolve(DATA_DIR);
 const say = (line: string) => process.stdout.write(`${line}\n`);
 const children = new Map<string, ChildProcess>();
 let natsServer: ChildProcess | undefined;
+let ticker: Awaited<ReturnType<typeof startOrderTicker>> | undefined;
+let control: Nats | undefined;
 let stopping = false;
 
 function reachable(url: string): Promise<boolean> {
@@ -81,11 +85,17 @@ async function startNats(): Promise<string> {
   return NATS_URL;
 }
 
-async function provision(url: string): Promise<void> {
+async function provision(url: string): Promise<Nats> {
   const nats = await connectNats({ url, name: 'orderflow-start', logger: silentLogger() });
   for (const spec of [deadLetterStream, ...streams]) await ensureStream(nats.jsm, spec);
-  await nats.nc.drain();
   say(`streams   ${[deadLetterStream, ...streams].map((s) => s.name).join(', ')}`);
+  return nats;
+}
+
+/** The live orders line: rewritten in place on a terminal, a plain line per change otherwise. */
+function showOrders(line: string): void {
+  if (process.stdout.isTTY) process.stdout.write(`\r\x1b[2K${line}`);
+  else say(line);
 }
 
 function startService(name: string, grpcPort: number, natsUrl: string): void {
@@ -119,7 +129,9 @@ function startService(name: string, grpcPort: number, natsUrl: string): void {
 async function stop(code: number): Promise<void> {
   if (stopping) return;
   stopping = true;
-  say('stopping...');
+  say('\nstopping...');
+  await ticker?.stop().catch(() => undefined);
+  await control?.nc.close().catch(() => undefined);
   await Promise.all([...children.values()].map((child) => stopProcess(child, 'SIGTERM')));
   if (natsServer) await stopProcess(natsServer, 'SIGTERM');
   say('stopped');
@@ -131,12 +143,13 @@ process.on('SIGTERM', () => void stop(0));
 
 try {
   const natsUrl = await startNats();
-  await provision(natsUrl);
+  control = await provision(natsUrl);
   say(`storage   ${MONGODB_URI ? 'MongoDB' : `embedded, under ${dataDir}`}`);
   const services = availableServices();
   for (const { name, grpcPort } of services) startService(name, grpcPort, natsUrl);
   if (services.length === 0) say('no services are built yet: NATS runs with its streams provisioned');
   say('Ctrl-C stops everything.');
+  if (services.some((s) => s.name === 'orders')) ticker = await startOrderTicker(control, showOrders);
 } catch (err) {
   process.stderr.write(`npm start failed: ${err instanceof Error ? err.message : String(err)}\n`);
   await stop(1);
