@@ -2,16 +2,33 @@
 // kill one with SIGKILL mid-saga and start it again on the same data and port.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
+import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { freePort, startNatsServer, waitFor, type TestNatsServer } from '../../../services/platform/testing/index.js';
+import { startNatsServer, waitFor, type TestNatsServer } from '../../../services/platform/testing/index.js';
 import { stopProcess } from '../../../services/platform/testing/nats-server.js';
 import { fastEnv } from './system.js';
 
 const root = fileURLToPath(new URL('../../../', import.meta.url));
 export const processNames = ['inventory', 'payments', 'shipping', 'orders'] as const;
 export type ProcessName = (typeof processNames)[number];
+
+/**
+ * A free port below Linux's ephemeral range (32768+). A killed service restarts on its port, and
+ * a port from the ephemeral range could meanwhile be taken by any outgoing connection.
+ */
+async function portOutsideEphemeralRange(): Promise<number> {
+  for (;;) {
+    const port = 20_000 + Math.floor(Math.random() * 12_000);
+    const free = await new Promise<boolean>((resolve) => {
+      const probe = createServer();
+      probe.once('error', () => resolve(false));
+      probe.listen(port, '127.0.0.1', () => probe.close(() => resolve(true)));
+    });
+    if (free) return port;
+  }
+}
 
 export interface ProcessSystem {
   nats: TestNatsServer;
@@ -30,7 +47,7 @@ export async function startProcesses(env: Record<string, string> = {}): Promise<
   const nats = await startNatsServer();
   const dataDir = await mkdtemp(join(tmpdir(), 'orderflow-processes-'));
   const ports = {} as Record<ProcessName, number>;
-  for (const name of processNames) ports[name] = await freePort();
+  for (const name of processNames) ports[name] = await portOutsideEphemeralRange();
   const children = new Map<ProcessName, ChildProcess>();
   const address = (name: ProcessName) => `127.0.0.1:${ports[name]}`;
 
