@@ -48,6 +48,12 @@ export interface System {
   inventory: GrpcClient<typeof InventoryServiceService>;
   ledger(orderId: string): Promise<GatewayLedger>;
   product(sku: string): Promise<Product>;
+  /** Closes every replica of a participant: its commands wait in JetStream. */
+  stop(name: 'inventory' | 'payments' | 'shipping'): Promise<void>;
+  /** Starts one replica of a stopped participant again, on its store. */
+  start(name: 'inventory' | 'payments' | 'shipping'): Promise<void>;
+  /** Waits until the order has the status, failing with the status it has. */
+  waitForStatus(orderId: string, status: OrderStatus, timeoutMs?: number): Promise<Order>;
   /** Waits until every order is COMPLETED or CANCELLED; fails naming the ones that are not. */
   waitUntilTerminal(orderIds: string[], timeoutMs: number): Promise<Order[]>;
   close(): Promise<void>;
@@ -82,6 +88,22 @@ export async function startSystem(options: { replicas: number; env?: Record<stri
     orders,
     inventory,
     ledger: (orderId) => readGatewayLedger(stores.payments, orderId),
+    async stop(name) {
+      for (const r of replicas[name].splice(0)) await r.close();
+    },
+    async start(name) {
+      replicas[name].push(await boot[name](env, { logger: silentLogger(), store: stores[name] }));
+    },
+    waitForStatus: (orderId, status, timeoutMs = 20_000) =>
+      waitFor(
+        `order ${orderId} to be ${orderStatusToJSON(status)}`,
+        async () => {
+          const { order } = await orders[0]!.getOrder({ orderId });
+          if (order?.status === status) return order;
+          throw new Error(`it is ${orderStatusToJSON(order?.status ?? 0)} at "${order?.currentStep}"`);
+        },
+        { timeoutMs, intervalMs: 50 },
+      ),
     product: async (sku) => (await inventory.getProduct({ sku })).product!,
     async waitUntilTerminal(orderIds, timeoutMs) {
       let open: string[] = [];
