@@ -1,0 +1,2 @@
+export { bootNotifications, notificationsEnv, type NotificationsOverrides, type NotificationsService } from './service.js';
+export { formatMoney, render, type OrderContact, type RenderedMail, type Trigger } from './templates.js';

@@ -1,0 +1,4 @@
+import { runMain } from '../platform/index.js';
+import { bootNotifications } from './service.js';
+
+runMain('notifications', async () => (await bootNotifications(process.env)).runtime);
