@@ -41,6 +41,9 @@ const terminal = new Set([OrderStatus.ORDER_STATUS_COMPLETED, OrderStatus.ORDER_
 
 export interface System {
   nats: Nats;
+  natsUrl: string;
+  /** Parent of every service's data folder. */
+  dataDir: string;
   stores: Record<ServiceName, DocumentStore>;
   replicas: Record<ServiceName, RunningService[]>;
   /** Orders clients, one per replica: callers spread over them. */
@@ -83,6 +86,8 @@ export async function startSystem(options: { replicas: number; env?: Record<stri
 
   return {
     nats,
+    natsUrl: server.url,
+    dataDir,
     stores,
     replicas,
     orders,
