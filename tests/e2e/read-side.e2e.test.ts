@@ -4,7 +4,7 @@ import type { Address, OrderItem } from '../../generated/orderflow/common/v1/com
 import { OrderStatus, orderStatusToJSON, type Order } from '../../generated/orderflow/orders/v1/order.js';
 import { QueryServiceService } from '../../generated/orderflow/query/v1/query_service.js';
 import { decodeMessage, grpcClient, readMetadata, silentLogger, type GrpcClient } from '../../services/platform/index.js';
-import { waitFor } from '../../services/platform/testing/index.js';
+import { consumerDrained, waitFor } from '../../services/platform/testing/index.js';
 import { bootQuery, foldOrderView, type QueryService, type ViewEvent } from '../../services/query/index.js';
 import { startDuplicator } from './harness/duplicator.js';
 import { startSystem, type System } from './harness/system.js';
@@ -102,6 +102,10 @@ describe('read models', () => {
       expect(view!.version).toBe(final.version);
     }
     expect(duplicator.copies()).toBeGreaterThan(0);
+    // Payment and shipping events reach the views through their own consumers: let them finish.
+    for (const stream of ['ORDERS_EVENTS', 'PAYMENTS_EVENTS', 'SHIPPING_EVENTS']) {
+      await consumerDrained(system.nats, stream, `query-order-views-${stream.split('_')[0]!.toLowerCase()}`);
+    }
     const events = await eventsByOrder();
     for (const view of await allViews()) {
       const replayed = foldOrderView(view.orderId, events.get(view.orderId) ?? []);
