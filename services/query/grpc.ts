@@ -124,12 +124,14 @@ export function queryGrpc(models: ReadModels, projections: Projections, nats: Na
           const page = rows.slice(0, size);
           return { products: page.map(toAvailability), nextPageToken: rows.length > size ? token([page.at(-1)!._id]) : '' };
         },
-        async getSalesAnalytics({ fromDay, toDay }) {
+        async getSalesAnalytics({ fromDay, toDay, readAfter: ra }) {
           const v = new Violations();
           const dayPattern = /^\d{4}-\d{2}-\d{2}$/;
           if (fromDay && !dayPattern.test(fromDay)) v.add('from_day', 'must be YYYY-MM-DD');
           if (toDay && !dayPattern.test(toDay)) v.add('to_day', 'must be YYYY-MM-DD');
+          if (fromDay && toDay && fromDay > toDay) v.add('to_day', 'must not be before from_day');
           v.throwIfAny();
+          await readAfter(ra);
           const orders = (await models.orders.find({ placedAt: { $exists: true } })).filter((o) => {
             const day = dayOf(o.placedAt!);
             return (!fromDay || day >= fromDay) && (!toDay || day <= toDay);

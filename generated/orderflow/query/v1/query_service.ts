@@ -291,6 +291,8 @@ export interface GetSalesAnalyticsRequest {
   fromDay: string;
   /** The last day, "YYYY-MM-DD" (UTC), inclusive; at most 366 days after from_day. */
   toDay: string;
+  /** Waits until the given order's view has reached the version, so figures include it. */
+  readAfter: ReadAfter | undefined;
 }
 
 export interface GetSalesAnalyticsResponse {
@@ -2930,7 +2932,7 @@ export const SalesAnalytics: MessageFns<SalesAnalytics> = {
 };
 
 function createBaseGetSalesAnalyticsRequest(): GetSalesAnalyticsRequest {
-  return { fromDay: "", toDay: "" };
+  return { fromDay: "", toDay: "", readAfter: undefined };
 }
 
 export const GetSalesAnalyticsRequest: MessageFns<GetSalesAnalyticsRequest> = {
@@ -2940,6 +2942,9 @@ export const GetSalesAnalyticsRequest: MessageFns<GetSalesAnalyticsRequest> = {
     }
     if (message.toDay !== "") {
       writer.uint32(18).string(message.toDay);
+    }
+    if (message.readAfter !== undefined) {
+      ReadAfter.encode(message.readAfter, writer.uint32(26).fork()).join();
     }
     return writer;
   },
@@ -2973,6 +2978,14 @@ export const GetSalesAnalyticsRequest: MessageFns<GetSalesAnalyticsRequest> = {
             message.toDay = reader.string();
             continue;
           }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.readAfter = ReadAfter.decode(reader, reader.uint32());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -2997,6 +3010,11 @@ export const GetSalesAnalyticsRequest: MessageFns<GetSalesAnalyticsRequest> = {
         : isSet(object.to_day)
         ? globalThis.String(object.to_day)
         : "",
+      readAfter: isSet(object.readAfter)
+        ? ReadAfter.fromJSON(object.readAfter)
+        : isSet(object.read_after)
+        ? ReadAfter.fromJSON(object.read_after)
+        : undefined,
     };
   },
 
@@ -3008,6 +3026,9 @@ export const GetSalesAnalyticsRequest: MessageFns<GetSalesAnalyticsRequest> = {
     if (message.toDay !== "") {
       obj.toDay = message.toDay;
     }
+    if (message.readAfter !== undefined) {
+      obj.readAfter = ReadAfter.toJSON(message.readAfter);
+    }
     return obj;
   },
 
@@ -3018,6 +3039,9 @@ export const GetSalesAnalyticsRequest: MessageFns<GetSalesAnalyticsRequest> = {
     const message = createBaseGetSalesAnalyticsRequest();
     message.fromDay = object.fromDay ?? "";
     message.toDay = object.toDay ?? "";
+    message.readAfter = (object.readAfter !== undefined && object.readAfter !== null)
+      ? ReadAfter.fromPartial(object.readAfter)
+      : undefined;
     return message;
   },
 };
