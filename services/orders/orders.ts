@@ -3,8 +3,10 @@
 // commit at the version read, then refresh the order's view. PlaceOrder, CancelOrder, the three
 // reply consumers and the timers all come through here, so every path shares one decider and one
 // concurrency rule: a ConcurrencyError means someone else appended first; decide again on it.
+import { orderStatusToJSON } from '../../generated/orderflow/orders/v1/order.js';
 import {
   ConcurrencyError,
+  Header,
   type EventStore,
   type Logger,
   type NewMessage,
@@ -12,7 +14,7 @@ import {
 } from '../platform/index.js';
 import { orderDecider, type NewOrder, type OrderCommand } from './decide.js';
 import { evolve, initialState, nextDeadline, orderCodec, orderStream, type Order, type OrderEvent, type PlacedOrder } from './order.js';
-import { toOrderMessage } from './order-message.js';
+import { statusOf, toOrderMessage } from './order-message.js';
 import { stepDefinitions, type SagaTiming, type StepInput, type StepName } from './saga.js';
 import type { OrderSecrets, OrderViews } from './views.js';
 
@@ -103,9 +105,30 @@ export function createOrders(options: OrdersOptions): Orders {
     });
   };
 
-  /** Appends at `version`; event ids `<orderId>@<version>` are stable, so a re-relay is a duplicate. */
-  const append = async (orderId: string, version: number, decided: OrderEvent[], messages: NewMessage[], now: Date, causationId?: string) => {
-    const newEvents = decided.map((e, i) => orderCodec.toNew(e, `${orderId}@${version + i + 1}`));
+  /**
+   * Appends at `version`; event ids `<orderId>@<version>` are stable, so a re-relay is a duplicate.
+   * Each event carries the customer id, and the new status when it changed the order's, so live
+   * status subscriptions read both from headers without folding the stream.
+   */
+  const append = async (
+    orderId: string,
+    before: Order,
+    version: number,
+    decided: OrderEvent[],
+    messages: NewMessage[],
+    now: Date,
+    causationId?: string,
+  ) => {
+    let state = before;
+    const newEvents = decided.map((e, i) => {
+      const previous = statusOf(state);
+      state = evolve(state, e);
+      const status = statusOf(state);
+      const headers: Record<string, string> = {};
+      if (state.status !== 'none') headers[Header.CustomerId] = state.customerId;
+      if (status !== previous) headers[Header.OrderStatus] = orderStatusToJSON(status);
+      return { ...orderCodec.toNew(e, `${orderId}@${version + i + 1}`), headers };
+    });
     const appendOptions = { correlationId: orderId, now, messages, ...(causationId ? { causationId } : {}) };
     return events.append(orderStream(orderId), version, newEvents, appendOptions);
   };
@@ -126,7 +149,7 @@ export function createOrders(options: OrdersOptions): Orders {
       // Written before the events: a restarted saga finds the token, the sweep finds the order.
       await secrets.put(order.orderId, paymentToken, new Date(now.getTime() + placementGraceMs));
       try {
-        const result = await append(order.orderId, 0, decided, commandsFor(decided, after, paymentToken), now);
+        const result = await append(order.orderId, initialState(), 0, decided, commandsFor(decided, after, paymentToken), now);
         await afterAppend(order.orderId, decided, after, result.version);
         return { state: after, version: result.version, appended: decided, placed: true };
       } catch (err) {
@@ -144,7 +167,7 @@ export function createOrders(options: OrdersOptions): Orders {
         const token = needsToken(decided) ? await secrets.paymentToken(orderId) : '';
         if (token === undefined) logger.error({ orderId }, 'the card token of the order is gone; the charge will be declined');
         try {
-          const result = await append(orderId, version, decided, commandsFor(decided, after, token ?? ''), command.now, causationId);
+          const result = await append(orderId, state, version, decided, commandsFor(decided, after, token ?? ''), command.now, causationId);
           await afterAppend(orderId, decided, after, result.version);
           return { state: after, version: result.version, appended: decided };
         } catch (err) {

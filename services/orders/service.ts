@@ -17,6 +17,7 @@ import { replyHandler, replyRetry, replyStreams } from './handlers.js';
 import { createOrders } from './orders.js';
 import { connectCatalog, type Catalog } from './pricing.js';
 import { defaultPlan, parsePlan, stepDefinitions, stepNames, type SagaTiming, type StepName } from './saga.js';
+import { ordersSubgraph } from './subgraph.js';
 import { startSagaTimers } from './timers.js';
 import { orderSecrets, orderViews } from './views.js';
 
@@ -110,5 +111,5 @@ export async function bootOrders(env: Record<string, string | undefined>, overri
       'orders started',
     );
     return grpc;
-  });
+  }, ordersSubgraph);
 }

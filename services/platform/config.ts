@@ -164,6 +164,10 @@ export const commonEnv = {
   GRPC_PORT: port({ default: 0 }),
   /** Address the gRPC server binds. */
   GRPC_HOST: str({ default: '0.0.0.0' }),
+  /** Port of the service's GraphQL subgraph (HTTP, path /graphql); 0 picks a free one. */
+  GRAPHQL_PORT: port({ default: 0 }),
+  /** Address the GraphQL subgraph binds. */
+  GRAPHQL_HOST: str({ default: '0.0.0.0' }),
   /** pino level: trace, debug, info, warn, error, fatal, silent. */
   LOG_LEVEL: oneOf(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const, { default: 'info' }),
 } satisfies Record<string, EnvVar<unknown>>;

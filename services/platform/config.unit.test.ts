@@ -10,6 +10,8 @@ describe('parseEnv', () => {
       DATA_DIR: './data',
       GRPC_PORT: 50051,
       GRPC_HOST: '0.0.0.0',
+      GRAPHQL_PORT: 0,
+      GRAPHQL_HOST: '0.0.0.0',
       LOG_LEVEL: 'info',
     });
   });

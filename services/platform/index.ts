@@ -90,6 +90,23 @@ export { grpcClient, type CallSettings, type GrpcClient, type GrpcClientOptions 
 export { grpcStatusOf, isServiceError, readGrpcFailure, toGrpcError, type GrpcFailure } from './grpc/errors.js';
 export { implement, type CallContext, type UnaryHandlers } from './grpc/handlers.js';
 export { startGrpcServer, type GrpcServer, type GrpcServerOptions, type ServiceBinding } from './grpc/server.js';
+export {
+  DateTimeScalar,
+  decimalAmount,
+  enumNames,
+  fieldPath,
+  formatGraphQLError,
+  graphqlErrorFromGrpc,
+  protoEnum,
+  sharedResolvers,
+  sharedTypeDefs,
+  startSubgraphServer,
+  viaGrpc,
+  type FieldNaming,
+  type GraphQLFieldViolation,
+  type SubgraphDefinition,
+  type SubgraphServer,
+} from './graphql/index.js';
 export { Lifecycle } from './lifecycle.js';
 export {
   runMain,

@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { ConfigError, type commonEnv, type EnvVar } from './config.js';
 import { streams } from './contracts.js';
 import { createEventStore, type EventStore } from './eventstore/index.js';
+import { startSubgraphServer, type SubgraphDefinition, type SubgraphServer } from './graphql/subgraph.js';
 import { startGrpcServer, type GrpcServer, type ServiceBinding } from './grpc/server.js';
 import { Lifecycle } from './lifecycle.js';
 import { createLogger, type Logger } from './logging.js';
@@ -43,6 +44,8 @@ export interface Runtime {
   readonly lifecycle: Lifecycle;
   /** Starts the gRPC server with health, reflection and server info; closed with the runtime. */
   serveGrpc(services: ServiceBinding[], options: { port: number; host?: string }): Promise<GrpcServer>;
+  /** Serves the service's GraphQL subgraph over HTTP; closed with the runtime. */
+  serveSubgraph(subgraph: SubgraphDefinition<any>, options: { port: number; host?: string }): Promise<SubgraphServer>;
   /** Runs a durable consumer on this process's connection; stopped first at shutdown. */
   consume(options: Omit<RunConsumerOptions, 'nats' | 'logger'>): Promise<RunningConsumer>;
   close(): Promise<void>;
@@ -91,6 +94,10 @@ export async function startRuntime(settings: RuntimeSettings): Promise<Runtime> 
         const server = await startGrpcServer({ service: settings.service, services, logger, port: options.port, host: options.host });
         return lifecycle.add('grpc', server, (s) => s.shutdown());
       },
+      async serveSubgraph(subgraph, options) {
+        const server = await startSubgraphServer({ service: settings.service, subgraph, logger, port: options.port, host: options.host });
+        return lifecycle.add('graphql subgraph', server, (s) => s.close());
+      },
       async consume(options) {
         const consumer = await runConsumer({ ...options, nats, logger });
         return lifecycle.add(`consumer ${consumer.name}`, consumer, (c) => c.stop());
@@ -120,19 +127,25 @@ export interface RunningService {
   /** `127.0.0.1:<port>` (or the bound host) of its gRPC server. */
   readonly grpcAddress: string;
   readonly grpcPort: number;
+  /** `http://127.0.0.1:<port>/graphql` of its GraphQL subgraph. */
+  readonly graphqlUrl: string;
+  /** gRPC calls this replica has answered, by method path. */
+  grpcCalls(): Record<string, number>;
   close(): Promise<void>;
 }
 
 /**
  * The start-up every service shares: the runtime from the common variables (every stream
- * provisioned), then the service's own `start`, which serves gRPC and starts its consumers. A
- * failure in `start` closes what the runtime opened.
+ * provisioned), then the service's own `start`, which serves gRPC and starts its consumers, then
+ * its GraphQL subgraph, whose resolvers call the gRPC server just started. A failure closes what
+ * the runtime opened.
  */
 export async function startService(
   service: string,
   config: CommonConfig,
   overrides: ServiceOverrides,
   start: (runtime: Runtime) => Promise<GrpcServer>,
+  subgraph?: (grpcTarget: string) => SubgraphDefinition<any>,
 ): Promise<RunningService> {
   const runtime = await startRuntime({
     service,
@@ -146,7 +159,15 @@ export async function startService(
   });
   try {
     const grpc = await start(runtime);
-    return { runtime, grpcAddress: grpc.address, grpcPort: grpc.port, close: () => runtime.close() };
+    const graphql = subgraph ? await runtime.serveSubgraph(subgraph(grpc.address), { port: config.GRAPHQL_PORT, host: config.GRAPHQL_HOST }) : undefined;
+    return {
+      runtime,
+      grpcAddress: grpc.address,
+      grpcPort: grpc.port,
+      graphqlUrl: graphql?.url ?? '',
+      grpcCalls: () => grpc.calls(),
+      close: () => runtime.close(),
+    };
   } catch (err) {
     await runtime.close();
     throw err;

@@ -10,7 +10,8 @@ import type { Projections } from './projections.js';
 import { projectionNames, type AvailabilityDocument, type ProjectionName, type ReadModels } from './views.js';
 
 const maxPageSize = 500;
-const token = (key: unknown[]) => Buffer.from(JSON.stringify(key)).toString('base64url');
+/** A page token: the sort key of the last row returned; the next page starts after it. */
+export const encodePageToken = (key: unknown[]) => Buffer.from(JSON.stringify(key)).toString('base64url');
 const untoken = (t: string): unknown[] | undefined => {
   try {
     const key = JSON.parse(Buffer.from(t, 'base64url').toString()) as unknown;
@@ -82,7 +83,7 @@ export function queryGrpc(models: ReadModels, projections: Projections, nats: Na
           const rows = await models.orders.find(query, { sort: { placedAt: -1, _id: -1 }, limit: size + 1 });
           const page = rows.slice(0, size);
           const last = page.at(-1);
-          return { orders: page.map(toView), nextPageToken: rows.length > size && last ? token([last.placedAt?.toISOString(), last._id]) : '' };
+          return { orders: page.map(toView), nextPageToken: rows.length > size && last ? encodePageToken([last.placedAt?.toISOString(), last._id]) : '' };
         },
         async getCustomer({ customerId, recentOrdersLimit, readAfter: ra }) {
           const v = new Violations().text('customer_id', customerId);
@@ -122,7 +123,7 @@ export function queryGrpc(models: ReadModels, projections: Projections, nats: Na
           v.throwIfAny();
           const rows = await models.availability.find(after ? { _id: { $gt: String(after[0]) } } : {}, { sort: { _id: 1 }, limit: size + 1 });
           const page = rows.slice(0, size);
-          return { products: page.map(toAvailability), nextPageToken: rows.length > size ? token([page.at(-1)!._id]) : '' };
+          return { products: page.map(toAvailability), nextPageToken: rows.length > size ? encodePageToken([page.at(-1)!._id]) : '' };
         },
         async getSalesAnalytics({ fromDay, toDay, readAfter: ra }) {
           const v = new Violations();

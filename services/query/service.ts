@@ -2,6 +2,7 @@
 // (one durable per read model and stream, shared by replicas). main.ts and the tests start it here.
 import { commonEnv, int, parseEnv, startService, type RunningService, type ServiceOverrides } from '../platform/index.js';
 import { queryGrpc } from './grpc.js';
+import { querySubgraph } from './subgraph.js';
 import { createProjections, projectionSources, type Projections } from './projections.js';
 import { projectionNames, readModels } from './views.js';
 
@@ -39,6 +40,6 @@ export async function bootQuery(env: Record<string, string | undefined>, overrid
     }
     runtime.logger.info({ grpcPort: grpc.port }, 'query started');
     return grpc;
-  });
+  }, querySubgraph);
   return { ...service, projections: projections! };
 }

@@ -96,6 +96,7 @@ export function createEventStore(options: EventStoreOptions): EventStore {
         type: e.type,
         subject: e.subject ?? subjectFor(e.type, 'events'),
         data: encode(e.data),
+        ...(e.headers && Object.keys(e.headers).length > 0 ? { headers: e.headers } : {}),
       })),
       messages: (appendOptions.messages ?? []).map((m) => ({ id: m.id, type: m.type, subject: m.subject, data: encode(m.data) })),
       correlationId: appendOptions.correlationId ?? trace?.correlationId ?? streamId,

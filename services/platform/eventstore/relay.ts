@@ -38,6 +38,7 @@ export function commitMessages(commit: CommitDocument): OutgoingMessage[] {
     data: decode(e.data),
     streamId: commit.streamId,
     streamVersion: commit.firstVersion + i,
+    ...(e.headers ? { headers: e.headers } : {}),
     ...meta,
   }));
   const messages = commit.messages.map((m) => ({ subject: m.subject, id: m.id, type: m.type, data: decode(m.data), ...meta }));

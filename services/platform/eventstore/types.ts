@@ -7,6 +7,11 @@ export interface NewEvent {
   id?: string;
   /** Subject to publish on. Default: `subjectFor(type, 'events')`. */
   subject?: string;
+  /**
+   * Extra NATS headers published with the event: facts a subscriber filters on without decoding
+   * the payload (the orders service puts the order's customer and new status here).
+   */
+  headers?: Record<string, string>;
 }
 
 /**
@@ -67,7 +72,7 @@ export interface CommitDocument {
   streamId: string;
   firstVersion: number;
   lastVersion: number;
-  events: { id: string; type: string; subject: string; data: string }[];
+  events: { id: string; type: string; subject: string; data: string; headers?: Record<string, string> }[];
   messages: { id: string; type: string; subject: string; data: string }[];
   correlationId: string;
   causationId?: string;

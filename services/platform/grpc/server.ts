@@ -31,6 +31,8 @@ export interface GrpcServer {
   /** `127.0.0.1:<port>`, for clients on this machine. */
   readonly address: string;
   readonly health: HealthRegistry;
+  /** Calls answered so far, by method path (`/orderflow.orders.v1.OrderService/GetOrder`). */
+  calls(): Record<string, number>;
   /** Stops accepting calls, lets in-flight calls finish (up to `graceMs`, default 5 s), then closes. */
   shutdown(graceMs?: number): Promise<void>;
 }
@@ -43,6 +45,19 @@ export function serviceNameOf(definition: ServiceDefinition): string {
   const first = Object.values(definition)[0];
   if (!first) throw new Error('service definition has no methods');
   return first.path.split('/')[1] ?? '';
+}
+
+/** The binding with every unary method counting its calls into `calls`, keyed by method path. */
+function counted(binding: ServiceBinding, calls: Record<string, number>): UntypedServiceImplementation {
+  const implementation: UntypedServiceImplementation = {};
+  for (const [name, handler] of Object.entries(binding.implementation)) {
+    const path = binding.definition[name]?.path ?? name;
+    implementation[name] = ((call: unknown, callback: unknown) => {
+      calls[path] = (calls[path] ?? 0) + 1;
+      return (handler as (call: unknown, callback: unknown) => void)(call, callback);
+    }) as typeof handler;
+  }
+  return implementation;
 }
 
 /**
@@ -83,7 +98,9 @@ export async function startGrpcServer(options: GrpcServerOptions): Promise<GrpcS
     if (!index.hasService(name)) throw new Error(`service ${name} is not in generated/descriptors.binpb; run npm run gen`);
   }
   const reflected = reflectionServices(index, () => [...names, 'grpc.reflection.v1.ServerReflection', 'grpc.reflection.v1alpha.ServerReflection']);
-  for (const binding of [...served, { definition: health.definition, implementation: health.implementation }, ...reflected]) {
+  const calls: Record<string, number> = {};
+  for (const binding of served) server.addService(binding.definition, counted(binding, calls));
+  for (const binding of [{ definition: health.definition, implementation: health.implementation }, ...reflected]) {
     server.addService(binding.definition, binding.implementation);
   }
 
@@ -101,6 +118,7 @@ export async function startGrpcServer(options: GrpcServerOptions): Promise<GrpcS
     port,
     address: `127.0.0.1:${port}`,
     health,
+    calls: () => ({ ...calls }),
     async shutdown(graceMs = 5000) {
       health.setAll(ServingStatus.NOT_SERVING);
       health.close();

@@ -17,6 +17,10 @@ export const Header = {
   StreamId: 'Orderflow-Stream-Id',
   /** For events: the event's 1-based version in its stream; read models guard on it. */
   StreamVersion: 'Orderflow-Stream-Version',
+  /** For order events: the customer who placed the order (subscriptions filter on it). */
+  CustomerId: 'Orderflow-Customer-Id',
+  /** For an order event that changed the order's status: the new status, e.g. `ORDER_STATUS_COMPLETED`. */
+  OrderStatus: 'Orderflow-Order-Status',
 } as const;
 
 /** A message ready to publish: binary protobuf payload plus the routing and tracing metadata. */
@@ -34,6 +38,8 @@ export interface OutgoingMessage {
   /** Set for events relayed from the event store. */
   streamId?: string;
   streamVersion?: number;
+  /** Further headers, e.g. those an event was appended with. */
+  headers?: Record<string, string>;
 }
 
 /** Metadata read back from a received message's headers. */
@@ -56,6 +62,7 @@ export function messageHeaders(msg: Omit<OutgoingMessage, 'subject' | 'data'>): 
   if (msg.traceparent) h.set(Header.Traceparent, msg.traceparent);
   if (msg.streamId) h.set(Header.StreamId, msg.streamId);
   if (msg.streamVersion !== undefined) h.set(Header.StreamVersion, String(msg.streamVersion));
+  for (const [name, value] of Object.entries(msg.headers ?? {})) h.set(name, value);
   return h;
 }
 

@@ -1,0 +1,111 @@
+// Serves one service's Apollo Federation 2 subgraph over HTTP. The gateway composes the
+// subgraphs; clients never call them directly. Resolvers reach the service through its gRPC API
+// (typed clients, batched per request with DataLoader), so GraphQL and gRPC callers get the same
+// validation, errors and logs.
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { ApolloServer, type BaseContext } from '@apollo/server';
+import { unwrapResolverError } from '@apollo/server/errors';
+import { ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
+import { ApolloServerPluginDrainHttpServer } from '@apollo/server/plugin/drainHttpServer';
+import { buildSubgraphSchema } from '@apollo/subgraph';
+import type { GraphQLResolverMap } from '@apollo/subgraph/dist/schema-helper/resolverMap.js';
+import { expressMiddleware } from '@as-integrations/express5';
+import express from 'express';
+import { GraphQLError, GraphQLScalarType, parse, type GraphQLFormattedError } from 'graphql';
+import type { Logger } from '../logging.js';
+import { sharedResolvers, sharedTypeDefs } from './scalars.js';
+
+const federationLink =
+  'extend schema @link(url: "https://specs.apollo.dev/federation/v2.3", import: ["@key", "@shareable", "@external", "@requires"])';
+
+/** What a service contributes to the supergraph. */
+export interface SubgraphDefinition<C extends BaseContext = BaseContext> {
+  /** SDL of the service's types; the federation link and the shared types are added. */
+  typeDefs: string;
+  resolvers: GraphQLResolverMap<C>;
+  /** A fresh context per request: its DataLoaders, so batching and caching never cross requests. */
+  context(): C;
+  /** Releases the subgraph's gRPC clients. */
+  close?(): void;
+}
+
+export interface SubgraphServer {
+  /** `http://127.0.0.1:<port>/graphql`. */
+  readonly url: string;
+  readonly port: number;
+  close(): Promise<void>;
+}
+
+/**
+ * Keeps the codes resolvers chose (see `viaGrpc`) and GraphQL's own validation errors; anything
+ * else is an internal failure: logged here, answered as INTERNAL_SERVER_ERROR without its message.
+ * Stack traces are never sent.
+ */
+export function formatGraphQLError(logger: Logger) {
+  return (formatted: GraphQLFormattedError, error: unknown): GraphQLFormattedError => {
+    const original = unwrapResolverError(error);
+    const known = original instanceof GraphQLError && original.extensions.code !== undefined;
+    const code = formatted.extensions?.code;
+    if (known || (code !== undefined && code !== 'INTERNAL_SERVER_ERROR')) {
+      const { stacktrace: _stacktrace, ...extensions } = formatted.extensions ?? {};
+      return { ...formatted, extensions };
+    }
+    logger.error({ err: original, path: formatted.path }, 'GraphQL resolver failed');
+    return { message: 'Internal error', ...(formatted.path ? { path: formatted.path } : {}), extensions: { code: 'INTERNAL_SERVER_ERROR' } };
+  };
+}
+
+/** The shared resolvers with the service's, type by type (a service may add fields to Money, say). */
+function mergeResolvers(...maps: GraphQLResolverMap<unknown>[]): GraphQLResolverMap<unknown> {
+  const merged: Record<string, unknown> = {};
+  for (const map of maps) {
+    for (const [type, value] of Object.entries(map)) {
+      const previous = merged[type];
+      merged[type] = previous && typeof previous === 'object' && !(value instanceof GraphQLScalarType) ? { ...previous, ...value } : value;
+    }
+  }
+  return merged as GraphQLResolverMap<unknown>;
+}
+
+/** Starts the subgraph's HTTP server on `port` (0 picks a free one) at `/graphql`. */
+export async function startSubgraphServer<C extends BaseContext>(options: {
+  service: string;
+  subgraph: SubgraphDefinition<C>;
+  logger: Logger;
+  port: number;
+  host?: string;
+}): Promise<SubgraphServer> {
+  const { subgraph, logger } = options;
+  const schema = buildSubgraphSchema({
+    typeDefs: parse(`${federationLink}\n${sharedTypeDefs}\n${subgraph.typeDefs}`),
+    resolvers: mergeResolvers(sharedResolvers as GraphQLResolverMap<unknown>, subgraph.resolvers as GraphQLResolverMap<unknown>),
+  });
+  const app = express();
+  const http: Server = createServer(app);
+  const apollo = new ApolloServer<C>({
+    schema,
+    includeStacktraceInErrorResponses: false,
+    formatError: formatGraphQLError(logger),
+    plugins: [ApolloServerPluginDrainHttpServer({ httpServer: http }), ApolloServerPluginLandingPageDisabled()],
+  });
+  await apollo.start();
+  app.use('/graphql', express.json({ limit: '1mb' }), expressMiddleware(apollo, { context: async () => subgraph.context() }));
+  const host = options.host ?? '0.0.0.0';
+  await new Promise<void>((resolve, reject) => {
+    http.once('error', (err) => reject(new Error(`cannot serve the ${options.service} subgraph on ${host}:${options.port}: ${err.message}`)));
+    http.listen(options.port, host, resolve);
+  });
+  const port = (http.address() as AddressInfo).port;
+  const url = `http://127.0.0.1:${port}/graphql`;
+  logger.info({ port, url }, 'GraphQL subgraph listening');
+  return {
+    url,
+    port,
+    async close() {
+      await apollo.stop();
+      subgraph.close?.();
+      logger.info({ port }, 'GraphQL subgraph stopped');
+    },
+  };
+}
