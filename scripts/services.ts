@@ -1,21 +1,26 @@
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { subgraphPorts } from '../gateway/config.js';
 
-/** Every Orderflow process, in start order, with the port `npm start` gives it. */
+/** Every Orderflow service process, in start order, with the ports `npm start` gives it. */
 export const serviceTable = [
-  { name: 'inventory', grpcPort: 50052 },
-  { name: 'payments', grpcPort: 50053 },
-  { name: 'shipping', grpcPort: 50054 },
-  { name: 'orders', grpcPort: 50051 },
-  { name: 'query', grpcPort: 50056 },
-  { name: 'notifications', grpcPort: 50055 },
+  { name: 'inventory', grpcPort: 50052, graphqlPort: subgraphPorts.inventory },
+  { name: 'payments', grpcPort: 50053, graphqlPort: subgraphPorts.payments },
+  { name: 'shipping', grpcPort: 50054, graphqlPort: subgraphPorts.shipping },
+  { name: 'orders', grpcPort: 50051, graphqlPort: subgraphPorts.orders },
+  { name: 'query', grpcPort: 50056, graphqlPort: subgraphPorts.query },
+  { name: 'notifications', grpcPort: 50055, graphqlPort: subgraphPorts.notifications },
 ] as const;
+
+/** The gateway: not a service (no store, no gRPC), started after them. */
+export const gatewayProcess = { name: 'gateway', port: 4000 } as const;
 
 export type ServiceName = (typeof serviceTable)[number]['name'];
 
 /** The main.ts of a service, or undefined when the service is not built yet. */
 export function mainOf(name: string): string | undefined {
-  const path = fileURLToPath(new URL(`../services/${name}/main.ts`, import.meta.url));
+  const file = name === gatewayProcess.name ? '../gateway/main.ts' : `../services/${name}/main.ts`;
+  const path = fileURLToPath(new URL(file, import.meta.url));
   return existsSync(path) ? path : undefined;
 }
 

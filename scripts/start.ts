@@ -21,7 +21,8 @@ import {
 } from '../services/platform/index.js';
 import { launchNatsServer, stopProcess } from '../services/platform/testing/nats-server.js';
 import { startOrderTicker } from './order-ticker.js';
-import { availableServices, mainOf, serviceTable } from './services.js';
+import { subgraphUrlVariable, type SubgraphName } from '../gateway/config.js';
+import { availableServices, gatewayProcess, mainOf, serviceTable } from './services.js';
 
 const { NATS_URL, MONGODB_URI, DATA_DIR, LOG_LEVEL } = (() => {
   try {
@@ -98,19 +99,9 @@ function showOrders(line: string): void {
   else say(line);
 }
 
-function startService(name: string, grpcPort: number, natsUrl: string): void {
+function spawnProcess(name: string, env: Record<string, string>): void {
   const child = spawn(process.execPath, ['--import', 'tsx', mainOf(name)!], {
-    env: {
-      ...process.env,
-      NATS_URL: natsUrl,
-      DATA_DIR: dataDir,
-      GRPC_PORT: String(grpcPort),
-      GRPC_HOST: '127.0.0.1',
-      LOG_LEVEL,
-      ...(MONGODB_URI ? { MONGODB_URI } : {}),
-      // Where each service finds the others: INVENTORY_GRPC_TARGET=127.0.0.1:50052, ...
-      ...Object.fromEntries(serviceTable.map((s) => [`${s.name.toUpperCase()}_GRPC_TARGET`, `127.0.0.1:${s.grpcPort}`])),
-    },
+    env: { ...process.env, ...env, LOG_LEVEL },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   children.set(name, child);
@@ -123,7 +114,32 @@ function startService(name: string, grpcPort: number, natsUrl: string): void {
       void stop(1);
     }
   });
-  say(`${name.padEnd(9)} grpc 127.0.0.1:${grpcPort}   (grpcurl -plaintext 127.0.0.1:${grpcPort} list)`);
+}
+
+function startService(name: string, grpcPort: number, graphqlPort: number, natsUrl: string): void {
+  spawnProcess(name, {
+    NATS_URL: natsUrl,
+    DATA_DIR: dataDir,
+    GRPC_PORT: String(grpcPort),
+    GRPC_HOST: '127.0.0.1',
+    GRAPHQL_PORT: String(graphqlPort),
+    GRAPHQL_HOST: '127.0.0.1',
+    ...(MONGODB_URI ? { MONGODB_URI } : {}),
+    // Where each service finds the others: INVENTORY_GRPC_TARGET=127.0.0.1:50052, ...
+    ...Object.fromEntries(serviceTable.map((s) => [`${s.name.toUpperCase()}_GRPC_TARGET`, `127.0.0.1:${s.grpcPort}`])),
+  });
+  say(`${name.padEnd(9)} grpc 127.0.0.1:${grpcPort}   subgraph http://127.0.0.1:${graphqlPort}/graphql   (grpcurl -plaintext 127.0.0.1:${grpcPort} list)`);
+}
+
+function startGateway(natsUrl: string): void {
+  const port = gatewayProcess.port;
+  spawnProcess(gatewayProcess.name, {
+    NATS_URL: natsUrl,
+    GATEWAY_PORT: String(port),
+    ...Object.fromEntries(serviceTable.map((s) => [subgraphUrlVariable(s.name as SubgraphName), `http://127.0.0.1:${s.graphqlPort}/graphql`])),
+  });
+  say(`gateway   http://127.0.0.1:${port}/graphql   subscriptions ws://127.0.0.1:${port}/graphql`);
+  say(`\n  Playground: http://127.0.0.1:${port}/\n`);
 }
 
 async function stop(code: number): Promise<void> {
@@ -146,8 +162,8 @@ try {
   control = await provision(natsUrl);
   say(`storage   ${MONGODB_URI ? 'MongoDB' : `embedded, under ${dataDir}`}`);
   const services = availableServices();
-  for (const { name, grpcPort } of services) startService(name, grpcPort, natsUrl);
-  if (services.length === 0) say('no services are built yet: NATS runs with its streams provisioned');
+  for (const { name, grpcPort, graphqlPort } of services) startService(name, grpcPort, graphqlPort, natsUrl);
+  startGateway(natsUrl);
   say('Ctrl-C stops everything.');
   if (services.some((s) => s.name === 'orders')) ticker = await startOrderTicker(control, showOrders);
 } catch (err) {

@@ -1,0 +1,42 @@
+// The gateway's variables: where it listens, where the subgraphs are, and the operation limits.
+import { int, oneOf, port, str, url, type EnvVar } from '../services/platform/index.js';
+
+/** The subgraphs the gateway composes, and the port `npm start` gives each service's subgraph. */
+export const subgraphPorts = {
+  orders: 4001,
+  inventory: 4002,
+  payments: 4003,
+  shipping: 4004,
+  notifications: 4005,
+  query: 4006,
+} as const;
+
+export type SubgraphName = keyof typeof subgraphPorts;
+
+/** `<NAME>_GRAPHQL_URL`: where the gateway finds a subgraph. */
+export const subgraphUrlVariable = (name: SubgraphName) => `${name.toUpperCase()}_GRAPHQL_URL`;
+
+const subgraphUrls = Object.fromEntries(
+  Object.entries(subgraphPorts).map(([name, p]) => [
+    subgraphUrlVariable(name as SubgraphName),
+    url({ default: `http://127.0.0.1:${p}/graphql`, protocols: ['http:', 'https:'] }),
+  ]),
+) as Record<string, EnvVar<string>>;
+
+export const gatewayEnv = {
+  /** NATS server(s) with JetStream: subscriptions read the orders' events there. */
+  NATS_URL: url({ default: 'nats://127.0.0.1:4222', protocols: ['nats:', 'tls:'] }),
+  /** Port of the gateway (HTTP, WebSocket and playground). */
+  GATEWAY_PORT: port({ default: 4000 }),
+  GATEWAY_HOST: str({ default: '0.0.0.0' }),
+  /** How often the subgraphs' schemas are introspected again, in milliseconds. */
+  SUPERGRAPH_POLL_INTERVAL_MS: int({ default: 10_000, min: 500, max: 600_000 }),
+  /** Deepest selection nesting an operation may have. */
+  GRAPHQL_MAX_DEPTH: int({ default: 12, min: 2, max: 100 }),
+  /** Most fields an operation may select, fragments expanded. */
+  GRAPHQL_MAX_FIELDS: int({ default: 1_000, min: 10, max: 100_000 }),
+  /** Most lexical tokens an operation's text may have. */
+  GRAPHQL_MAX_TOKENS: int({ default: 10_000, min: 100, max: 1_000_000 }),
+  LOG_LEVEL: oneOf(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const, { default: 'info' }),
+  ...subgraphUrls,
+};

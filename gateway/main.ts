@@ -1,0 +1,34 @@
+// The gateway process: `npm run gateway`, or `npm run service -- gateway`.
+import { ConfigError, connectNats, createLogger, ensureStream, Events, Lifecycle, parseEnv, streamFor } from '../services/platform/index.js';
+import { gatewayEnv, subgraphPorts, subgraphUrlVariable, type SubgraphName } from './config.js';
+import { startGateway } from './server.js';
+
+async function main(): Promise<void> {
+  const config = parseEnv(gatewayEnv, process.env);
+  const logger = createLogger({ service: 'gateway', level: config.LOG_LEVEL });
+  const lifecycle = new Lifecycle(logger);
+  const nats = lifecycle.add('nats', await connectNats({ url: config.NATS_URL, name: 'gateway', logger }), (n) => n.nc.drain());
+  // Subscriptions read the orders' events; the stream may not exist yet if the gateway starts first.
+  await ensureStream(nats.jsm, streamFor(Events.OrderPlaced));
+  const gateway = await startGateway({
+    subgraphs: (Object.keys(subgraphPorts) as SubgraphName[]).map((name) => ({ name, url: (config as Record<string, unknown>)[subgraphUrlVariable(name)] as string })),
+    js: nats.js,
+    logger,
+    port: config.GATEWAY_PORT,
+    host: config.GATEWAY_HOST,
+    limits: { maxDepth: config.GRAPHQL_MAX_DEPTH, maxFields: config.GRAPHQL_MAX_FIELDS },
+    maxTokens: config.GRAPHQL_MAX_TOKENS,
+    pollIntervalMs: config.SUPERGRAPH_POLL_INTERVAL_MS,
+  });
+  lifecycle.add('gateway', gateway, (g) => g.close());
+  lifecycle.closeOnSignals();
+}
+
+main().catch((err: unknown) => {
+  if (err instanceof ConfigError) {
+    process.stderr.write(`gateway: ${err.message}\n`);
+    process.exit(2);
+  }
+  createLogger({ service: 'gateway' }).fatal({ err }, 'start-up failed');
+  process.exit(1);
+});

@@ -1,0 +1,109 @@
+// The GraphQL playground: GraphiQL served by the gateway from installed packages, so it works
+// with no internet (no CDN). Queries and mutations go over HTTP POST; subscriptions over
+// graphql-ws on the same path. `?query=`, `?variables=` and `?operationName=` prefill the editor,
+// so a link can open the playground with an operation ready to run.
+import { createRequire } from 'node:module';
+import express, { type Router } from 'express';
+
+const require = createRequire(import.meta.url);
+
+/** The only files served under /playground/assets/, by the name the page uses. */
+const assets: Record<string, { module: string; type: string }> = {
+  'react.js': { module: 'react/umd/react.production.min.js', type: 'text/javascript' },
+  'react-dom.js': { module: 'react-dom/umd/react-dom.production.min.js', type: 'text/javascript' },
+  'graphiql.js': { module: 'graphiql/graphiql.min.js', type: 'text/javascript' },
+  'graphiql.css': { module: 'graphiql/graphiql.min.css', type: 'text/css' },
+  'graphql-ws.js': { module: 'graphql-ws/umd/graphql-ws.min.js', type: 'text/javascript' },
+};
+
+const defaultQuery = `# Orderflow playground. Queries and mutations run over HTTP, subscriptions over WebSocket.
+#
+# Place an order (variables below), then watch it with:
+#   subscription { orderStatusChanged(orderId: "<id>") { status cursor order { total { amount currency } } } }
+
+mutation PlaceOrder($input: PlaceOrderInput!) {
+  placeOrder(input: $input) {
+    version
+    order { id status total { amount currency } }
+  }
+}
+`;
+
+const defaultVariables = JSON.stringify(
+  {
+    input: {
+      customerId: 'cus_1',
+      customerEmail: 'ada@example.com',
+      items: [{ productId: 'SKU-1', quantity: 1 }],
+      shippingAddress: { recipient: 'Ada', line1: 'Main 1', city: 'Berlin', postalCode: '10115', country: 'DE' },
+      paymentToken: 'tok_ok',
+    },
+  },
+  null,
+  2,
+);
+
+function page(graphqlPath: string, title: string): string {
+  const config = JSON.stringify({ graphqlPath, defaultQuery, defaultVariables }).replace(/</g, '\\u003c');
+  return `<!doctype html>
+<html lang="en">
+<head>
+  <meta charset="utf-8">
+  <title>${title}</title>
+  <link rel="stylesheet" href="/playground/assets/graphiql.css">
+  <style>html, body, #playground { height: 100%; margin: 0; }</style>
+</head>
+<body>
+  <div id="playground">Loading the playground…</div>
+  <script src="/playground/assets/react.js"></script>
+  <script src="/playground/assets/react-dom.js"></script>
+  <script src="/playground/assets/graphiql.js"></script>
+  <script src="/playground/assets/graphql-ws.js"></script>
+  <script id="playground-config" type="application/json">${config}</script>
+  <script src="/playground/assets/start.js"></script>
+</body>
+</html>`;
+}
+
+// Runs in the browser: a fetcher that sends subscriptions over graphql-ws and the rest over HTTP.
+const startScript = `(() => {
+  const config = JSON.parse(document.getElementById('playground-config').textContent);
+  const params = new URLSearchParams(location.search);
+  const httpUrl = location.origin + config.graphqlPath;
+  const wsUrl = (location.protocol === 'https:' ? 'wss://' : 'ws://') + location.host + config.graphqlPath;
+  const wsClient = graphqlWs.createClient({ url: wsUrl, lazy: true, retryAttempts: 5 });
+  const fetcher = GraphiQL.createFetcher({ url: httpUrl, wsClient });
+  const root = ReactDOM.createRoot(document.getElementById('playground'));
+  root.render(React.createElement(GraphiQL, {
+    fetcher,
+    defaultQuery: config.defaultQuery,
+    query: params.get('query') ?? undefined,
+    variables: params.get('variables') ?? (params.get('query') ? undefined : config.defaultVariables),
+    operationName: params.get('operationName') ?? undefined,
+    shouldPersistHeaders: false,
+  }));
+})();`;
+
+/** Serves the playground at `/` and `/playground`, and its assets under `/playground/assets/`. */
+export function playgroundRouter(options: { graphqlPath: string; title?: string }): Router {
+  const router = express.Router();
+  const html = page(options.graphqlPath, options.title ?? 'Orderflow GraphQL playground');
+  const sendPage: express.RequestHandler = (_req, res) => {
+    res.type('html').set('cache-control', 'no-cache').send(html);
+  };
+  router.get('/', sendPage);
+  router.get('/playground', sendPage);
+  router.get('/playground/assets/start.js', (_req, res) => {
+    res.type('text/javascript').set('cache-control', 'no-cache').send(startScript);
+  });
+  router.get('/playground/assets/:file', (req, res) => {
+    const asset = assets[req.params.file];
+    if (!asset) {
+      res.status(404).type('text').send(`no such playground asset: ${req.params.file}`);
+      return;
+    }
+    res.type(asset.type).set('cache-control', 'public, max-age=86400');
+    res.sendFile(require.resolve(asset.module));
+  });
+  return router;
+}

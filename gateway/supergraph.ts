@@ -1,0 +1,115 @@
+// The supergraph: composed at run time from the subgraphs' own schemas (IntrospectAndCompose),
+// extended with the gateway's Subscription type. Composition waits for subgraphs that start late:
+// until every one answers, `load` keeps retrying and the gateway answers SERVICE_UNAVAILABLE.
+// Afterwards the subgraphs are polled, so a redeployed subgraph's schema is picked up and a
+// subgraph that goes away leaves the last good supergraph in place.
+import { ApolloGateway, IntrospectAndCompose } from '@apollo/gateway';
+import type {
+  GatewayExecutor,
+  GatewayInterface,
+  GatewayLoadResult,
+  GatewaySchemaLoadOrUpdateCallback,
+} from '@apollo/server-gateway-interface';
+import { extendSchema, GraphQLError, parse, type DocumentNode, type GraphQLSchema } from 'graphql';
+import type { Logger } from '../services/platform/index.js';
+
+export interface SubgraphEndpoint {
+  name: string;
+  url: string;
+}
+
+export interface SupergraphOptions {
+  subgraphs: SubgraphEndpoint[];
+  /** SDL added to the composed API schema: the Subscription type the gateway serves itself. */
+  extension: DocumentNode;
+  /** How often running subgraphs are introspected again. */
+  pollIntervalMs: number;
+  /** Pause between composition attempts while a subgraph is not up yet. */
+  retryMs: number;
+  /** Where subscriptions are served, for the error an HTTP subscription gets. */
+  subscriptionsUrl: string;
+  logger: Logger;
+}
+
+/** A GatewayInterface for @apollo/server around ApolloGateway; `schema()` is the latest API schema. */
+export interface Supergraph extends GatewayInterface {
+  /** The API schema with the Subscription type; undefined until composed. */
+  schema(): GraphQLSchema | undefined;
+  /** Resolves once the first composition succeeded. */
+  ready(): Promise<void>;
+}
+
+export function createSupergraph(options: SupergraphOptions): Supergraph {
+  const { logger } = options;
+  const listeners = new Set<GatewaySchemaLoadOrUpdateCallback>();
+  let gateway: ApolloGateway | undefined;
+  let current: GraphQLSchema | undefined;
+  let stopped = false;
+  let markReady: () => void = () => {};
+  const ready = new Promise<void>((resolve) => (markReady = resolve));
+
+  const extend = (apiSchema: GraphQLSchema) => extendSchema(apiSchema, options.extension);
+
+  const subscriptionOverHttp: GatewayExecutor = async () => ({
+    errors: [
+      new GraphQLError(`Subscriptions are served over WebSocket (graphql-ws) at ${options.subscriptionsUrl}`, {
+        extensions: { code: 'BAD_REQUEST' },
+      }),
+    ],
+  });
+
+  async function compose(): Promise<{ gateway: ApolloGateway; result: GatewayLoadResult }> {
+    for (let attempt = 1; ; attempt++) {
+      const candidate = new ApolloGateway({
+        supergraphSdl: new IntrospectAndCompose({ subgraphs: options.subgraphs, pollIntervalInMs: options.pollIntervalMs }),
+        logger: { debug: () => {}, info: (m) => logger.debug(String(m)), warn: (m) => logger.warn(String(m)), error: (m) => logger.error(String(m)) },
+      });
+      candidate.onSchemaLoadOrUpdate(({ apiSchema, coreSupergraphSdl }) => {
+        // Two copies: Apollo Server wraps every resolver of the schema it is given (for its
+        // plugins), which would hide the subscriptions' own field resolver; the WebSocket side
+        // executes on an untouched copy.
+        current = extend(apiSchema);
+        for (const listener of listeners) listener({ apiSchema: extend(apiSchema), coreSupergraphSdl });
+      });
+      try {
+        const result = await candidate.load();
+        logger.info({ subgraphs: options.subgraphs.map((s) => s.name), attempt }, 'supergraph composed');
+        return { gateway: candidate, result };
+      } catch (err) {
+        await candidate.stop().catch(() => {});
+        if (stopped) throw new Error('gateway stopped before the supergraph was composed');
+        const reason = err instanceof Error ? err.message.split('\n')[0] : String(err);
+        // Every few attempts at info, so a person watching sees what the gateway waits for.
+        const log = attempt === 1 || attempt % 10 === 0 ? logger.info.bind(logger) : logger.debug.bind(logger);
+        log({ attempt, reason }, 'waiting for the subgraphs to compose the supergraph');
+        await new Promise((resolve) => setTimeout(resolve, options.retryMs));
+      }
+    }
+  }
+
+  return {
+    schema: () => current,
+    ready: () => ready,
+    onSchemaLoadOrUpdate(callback) {
+      listeners.add(callback);
+      return () => listeners.delete(callback);
+    },
+    async load() {
+      const composed = await compose();
+      gateway = composed.gateway;
+      const execute = composed.result.executor;
+      if (!execute) throw new Error('the composed gateway has no executor');
+      markReady();
+      return {
+        executor: (requestContext) =>
+          requestContext.operation.operation === 'subscription' ? subscriptionOverHttp(requestContext) : execute(requestContext),
+      };
+    },
+    async stop() {
+      stopped = true;
+      await gateway?.stop();
+    },
+  };
+}
+
+export const parseExtension = (sdl: string): DocumentNode => parse(sdl);
