@@ -14,6 +14,7 @@ import { inventoryGrpc } from './grpc.js';
 import { inventoryCommandHandler } from './handlers.js';
 import { createReservations } from './reservations.js';
 import { createStock } from './stock.js';
+import { inventorySubgraph } from './subgraph.js';
 
 /** The variables inventory reads: the common ones plus its consumer's concurrency. */
 export const inventoryEnv = {
@@ -48,5 +49,5 @@ export async function bootInventory(env: Record<string, string | undefined>, ove
     });
     runtime.logger.info({ grpcPort: grpc.port }, 'inventory started');
     return grpc;
-  });
+  }, inventorySubgraph);
 }

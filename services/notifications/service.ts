@@ -16,6 +16,7 @@ import { notificationsGrpc } from './grpc.js';
 import { notificationHandler, notificationStreams } from './handlers.js';
 import { createMailer } from './mailer.js';
 import { createNotifications } from './notifications.js';
+import { notificationsSubgraph } from './subgraph.js';
 
 /** The variables notifications reads: the common ones plus where and how mail goes. */
 export const notificationsEnv = {
@@ -54,5 +55,5 @@ export async function bootNotifications(
     }
     runtime.logger.info({ grpcPort: grpc.port, transport: mailer.transport }, 'notifications started');
     return grpc;
-  });
+  }, notificationsSubgraph);
 }

@@ -125,10 +125,7 @@ export function cancelOrderRequest(r: CancelOrderRequest): { orderId: string; re
 
 /** The distinct ids of a batch, in the order first asked for. */
 export function batchGetRequest(r: BatchGetOrdersRequest): string[] {
-  const v = new Violations();
-  if (r.orderIds.length > maxBatchSize) v.add('order_ids', `must hold at most ${maxBatchSize} ids`);
-  else r.orderIds.forEach((id, i) => v.text(`order_ids[${i}]`, id, { maxLength: maxIdLength }));
-  v.throwIfAny();
+  new Violations().idList('order_ids', r.orderIds, { max: maxBatchSize, maxLength: maxIdLength }).throwIfAny();
   return [...new Set(r.orderIds)];
 }
 

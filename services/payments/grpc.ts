@@ -1,6 +1,6 @@
 // PaymentService: reads payments. GetPayment folds the order's stream (authoritative); ListPayments
 // pages through the payment records' views, newest first.
-import { PaymentServiceService } from '../../generated/orderflow/payments/v1/payments_service.js';
+import { PaymentServiceService, type Payment } from '../../generated/orderflow/payments/v1/payments_service.js';
 import { implement, NotFoundError, Violations, type Logger, type ServiceBinding } from '../platform/index.js';
 import { toPaymentMessage, viewOf } from './payment-view.js';
 import type { Payments } from './payments.js';
@@ -40,6 +40,20 @@ export function paymentsGrpc(payments: Payments, records: PaymentRecords, logger
           // A payment exists once ChargePayment arrived; a RefundPayment alone does not make one.
           if (!record || record.customerId === undefined) throw new NotFoundError('payment of order', request.orderId);
           return { payment: toPaymentMessage(record, viewOf(state, record.createdAt ?? new Date(0))) };
+        },
+
+        async batchGetPayments(request) {
+          new Violations().idList('order_ids', request.orderIds).throwIfAny();
+          const ids = [...new Set(request.orderIds)];
+          // One call for many orders; each payment is folded from its own stream, as GetPayment does.
+          const loaded = await Promise.all(ids.map((orderId) => payments.load(orderId)));
+          const found = new Map<string, Payment>();
+          loaded.forEach(({ state, record }, i) => {
+            if (record && record.customerId !== undefined) {
+              found.set(ids[i]!, toPaymentMessage(record, viewOf(state, record.createdAt ?? new Date(0))));
+            }
+          });
+          return { payments: ids.flatMap((id) => found.get(id) ?? []), missingOrderIds: ids.filter((id) => !found.has(id)) };
         },
 
         async listPayments(request) {

@@ -18,6 +18,7 @@ import { paymentCommandHandler } from './handlers.js';
 import { createPayments } from './payments.js';
 import { paymentRecords } from './records.js';
 import { SimulatedCardGateway } from './simulated-gateway.js';
+import { paymentsSubgraph } from './subgraph.js';
 
 /** Comma-separated delays in milliseconds. */
 function millisList(defaults: readonly number[]): EnvVar<number[]> {
@@ -92,5 +93,5 @@ export async function bootPayments(env: Record<string, string | undefined>, over
       'payments started',
     );
     return grpc;
-  });
+  }, paymentsSubgraph);
 }

@@ -145,7 +145,7 @@ export async function startService(
   config: CommonConfig,
   overrides: ServiceOverrides,
   start: (runtime: Runtime) => Promise<GrpcServer>,
-  subgraph?: (grpcTarget: string) => SubgraphDefinition<any>,
+  subgraph: (grpcTarget: string) => SubgraphDefinition<any>,
 ): Promise<RunningService> {
   const runtime = await startRuntime({
     service,
@@ -159,12 +159,12 @@ export async function startService(
   });
   try {
     const grpc = await start(runtime);
-    const graphql = subgraph ? await runtime.serveSubgraph(subgraph(grpc.address), { port: config.GRAPHQL_PORT, host: config.GRAPHQL_HOST }) : undefined;
+    const graphql = await runtime.serveSubgraph(subgraph(grpc.address), { port: config.GRAPHQL_PORT, host: config.GRAPHQL_HOST });
     return {
       runtime,
       grpcAddress: grpc.address,
       grpcPort: grpc.port,
-      graphqlUrl: graphql?.url ?? '',
+      graphqlUrl: graphql.url,
       grpcCalls: () => grpc.calls(),
       close: () => runtime.close(),
     };

@@ -29,6 +29,14 @@ export class Violations {
     return this;
   }
 
+  /** The ids of a batch read: at most `max` (default 500), each non-empty and at most `maxLength` (default 100). */
+  idList(field: string, ids: readonly string[], options: { max?: number; maxLength?: number } = {}): this {
+    const max = options.max ?? 500;
+    if (ids.length > max) return this.add(field, `must hold at most ${max} ids`);
+    ids.forEach((id, i) => this.text(`${field}[${i}]`, id, { maxLength: options.maxLength ?? 100 }));
+    return this;
+  }
+
   /** An optional string: empty is fine, too long is not. */
   optionalText(field: string, value: string, maxLength = maxTextLength): this {
     if (value.length > maxLength) this.add(field, `must be at most ${maxLength} characters`);

@@ -72,6 +72,18 @@ export function shippingGrpc(shipments: Shipments, now: () => Date, logger: Logg
           return { shipment: toShipmentMessage(request.orderId, await shipments.load(request.orderId)) };
         },
 
+        async batchGetShipments(request) {
+          new Violations().idList('order_ids', request.orderIds).throwIfAny();
+          const ids = [...new Set(request.orderIds)];
+          // One call for many orders; each shipment is folded from its own stream, as GetShipment does.
+          const loaded = await Promise.all(ids.map((orderId) => shipments.load(orderId)));
+          const found = new Map<string, ReturnType<typeof toShipmentMessage>>();
+          loaded.forEach((shipment, i) => {
+            if (shipment.state.status !== 'none') found.set(ids[i]!, toShipmentMessage(ids[i]!, shipment));
+          });
+          return { shipments: ids.flatMap((id) => found.get(id) ?? []), missingOrderIds: ids.filter((id) => !found.has(id)) };
+        },
+
         async dispatchShipment(request) {
           const violations = validOrderId(new Violations(), request.orderId);
           if (request.trackingNumber !== '') {

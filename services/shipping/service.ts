@@ -15,6 +15,7 @@ import type { ShippingPolicy } from './decide.js';
 import { shippingGrpc } from './grpc.js';
 import { shippingCommandHandler } from './handlers.js';
 import { createShipments } from './shipments.js';
+import { shippingSubgraph } from './subgraph.js';
 
 /** Comma-separated ISO 3166-1 alpha-2 codes, normalised to upper case. */
 function countryCodes(defaults: string[]): EnvVar<string[]> {
@@ -74,5 +75,5 @@ export async function bootShipping(env: Record<string, string | undefined>, over
     });
     runtime.logger.info({ grpcPort: grpc.port, countries: policy.countries, carrier: policy.carrier }, 'shipping started');
     return grpc;
-  });
+  }, shippingSubgraph);
 }

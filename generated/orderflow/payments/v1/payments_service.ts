@@ -133,6 +133,18 @@ export interface GetPaymentResponse {
   payment: Payment | undefined;
 }
 
+export interface BatchGetPaymentsRequest {
+  /** Orders whose payments to return; duplicates are answered once. */
+  orderIds: string[];
+}
+
+export interface BatchGetPaymentsResponse {
+  /** The payments found, in the order of order_ids. */
+  payments: Payment[];
+  /** The asked orders that have no payment. */
+  missingOrderIds: string[];
+}
+
 export interface ListPaymentsRequest {
   /** Only payments of this customer; empty lists every customer's payments. */
   customerId: string;
@@ -562,6 +574,168 @@ export const GetPaymentResponse: MessageFns<GetPaymentResponse> = {
   },
 };
 
+function createBaseBatchGetPaymentsRequest(): BatchGetPaymentsRequest {
+  return { orderIds: [] };
+}
+
+export const BatchGetPaymentsRequest: MessageFns<BatchGetPaymentsRequest> = {
+  encode(message: BatchGetPaymentsRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.orderIds) {
+      writer.uint32(10).string(v!);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): BatchGetPaymentsRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseBatchGetPaymentsRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.orderIds.push(reader.string());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): BatchGetPaymentsRequest {
+    return {
+      orderIds: globalThis.Array.isArray(object?.orderIds)
+        ? object.orderIds.map((e: any) => globalThis.String(e))
+        : globalThis.Array.isArray(object?.order_ids)
+        ? object.order_ids.map((e: any) => globalThis.String(e))
+        : [],
+    };
+  },
+
+  toJSON(message: BatchGetPaymentsRequest): unknown {
+    const obj: any = {};
+    if (message.orderIds?.length) {
+      obj.orderIds = message.orderIds;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<BatchGetPaymentsRequest>, I>>(base?: I): BatchGetPaymentsRequest {
+    return BatchGetPaymentsRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<BatchGetPaymentsRequest>, I>>(object: I): BatchGetPaymentsRequest {
+    const message = createBaseBatchGetPaymentsRequest();
+    message.orderIds = object.orderIds?.map((e) => e) || [];
+    return message;
+  },
+};
+
+function createBaseBatchGetPaymentsResponse(): BatchGetPaymentsResponse {
+  return { payments: [], missingOrderIds: [] };
+}
+
+export const BatchGetPaymentsResponse: MessageFns<BatchGetPaymentsResponse> = {
+  encode(message: BatchGetPaymentsResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.payments) {
+      Payment.encode(v!, writer.uint32(10).fork()).join();
+    }
+    for (const v of message.missingOrderIds) {
+      writer.uint32(18).string(v!);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): BatchGetPaymentsResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseBatchGetPaymentsResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.payments.push(Payment.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.missingOrderIds.push(reader.string());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): BatchGetPaymentsResponse {
+    return {
+      payments: globalThis.Array.isArray(object?.payments) ? object.payments.map((e: any) => Payment.fromJSON(e)) : [],
+      missingOrderIds: globalThis.Array.isArray(object?.missingOrderIds)
+        ? object.missingOrderIds.map((e: any) => globalThis.String(e))
+        : globalThis.Array.isArray(object?.missing_order_ids)
+        ? object.missing_order_ids.map((e: any) => globalThis.String(e))
+        : [],
+    };
+  },
+
+  toJSON(message: BatchGetPaymentsResponse): unknown {
+    const obj: any = {};
+    if (message.payments?.length) {
+      obj.payments = message.payments.map((e) => Payment.toJSON(e));
+    }
+    if (message.missingOrderIds?.length) {
+      obj.missingOrderIds = message.missingOrderIds;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<BatchGetPaymentsResponse>, I>>(base?: I): BatchGetPaymentsResponse {
+    return BatchGetPaymentsResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<BatchGetPaymentsResponse>, I>>(object: I): BatchGetPaymentsResponse {
+    const message = createBaseBatchGetPaymentsResponse();
+    message.payments = object.payments?.map((e) => Payment.fromPartial(e)) || [];
+    message.missingOrderIds = object.missingOrderIds?.map((e) => e) || [];
+    return message;
+  },
+};
+
 function createBaseListPaymentsRequest(): ListPaymentsRequest {
   return { customerId: "", pageSize: 0, pageToken: "" };
 }
@@ -777,6 +951,18 @@ export const PaymentServiceService = {
     responseSerialize: (value: GetPaymentResponse): Buffer => Buffer.from(GetPaymentResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): GetPaymentResponse => GetPaymentResponse.decode(value),
   },
+  /** BatchGetPayments returns the payments of several orders in one call, in the order asked. */
+  batchGetPayments: {
+    path: "/orderflow.payments.v1.PaymentService/BatchGetPayments" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: BatchGetPaymentsRequest): Buffer =>
+      Buffer.from(BatchGetPaymentsRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): BatchGetPaymentsRequest => BatchGetPaymentsRequest.decode(value),
+    responseSerialize: (value: BatchGetPaymentsResponse): Buffer =>
+      Buffer.from(BatchGetPaymentsResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): BatchGetPaymentsResponse => BatchGetPaymentsResponse.decode(value),
+  },
   /** ListPayments pages through payments, newest first. */
   listPayments: {
     path: "/orderflow.payments.v1.PaymentService/ListPayments" as const,
@@ -793,6 +979,8 @@ export const PaymentServiceService = {
 export interface PaymentServiceServer extends UntypedServiceImplementation {
   /** GetPayment returns the payment of one order. */
   getPayment: handleUnaryCall<GetPaymentRequest, GetPaymentResponse>;
+  /** BatchGetPayments returns the payments of several orders in one call, in the order asked. */
+  batchGetPayments: handleUnaryCall<BatchGetPaymentsRequest, BatchGetPaymentsResponse>;
   /** ListPayments pages through payments, newest first. */
   listPayments: handleUnaryCall<ListPaymentsRequest, ListPaymentsResponse>;
 }
@@ -813,6 +1001,22 @@ export interface PaymentServiceClient extends Client {
     metadata: Metadata,
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: GetPaymentResponse) => void,
+  ): ClientUnaryCall;
+  /** BatchGetPayments returns the payments of several orders in one call, in the order asked. */
+  batchGetPayments(
+    request: BatchGetPaymentsRequest,
+    callback: (error: ServiceError | null, response: BatchGetPaymentsResponse) => void,
+  ): ClientUnaryCall;
+  batchGetPayments(
+    request: BatchGetPaymentsRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: BatchGetPaymentsResponse) => void,
+  ): ClientUnaryCall;
+  batchGetPayments(
+    request: BatchGetPaymentsRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: BatchGetPaymentsResponse) => void,
   ): ClientUnaryCall;
   /** ListPayments pages through payments, newest first. */
   listPayments(

@@ -143,6 +143,18 @@ export interface GetShipmentResponse {
   shipment: Shipment | undefined;
 }
 
+export interface BatchGetShipmentsRequest {
+  /** Orders whose shipments to return; duplicates are answered once. */
+  orderIds: string[];
+}
+
+export interface BatchGetShipmentsResponse {
+  /** The shipments found, in the order of order_ids. */
+  shipments: Shipment[];
+  /** The asked orders that have no shipment. */
+  missingOrderIds: string[];
+}
+
 export interface DispatchShipmentRequest {
   /** The order whose shipment was dispatched. */
   orderId: string;
@@ -637,6 +649,170 @@ export const GetShipmentResponse: MessageFns<GetShipmentResponse> = {
   },
 };
 
+function createBaseBatchGetShipmentsRequest(): BatchGetShipmentsRequest {
+  return { orderIds: [] };
+}
+
+export const BatchGetShipmentsRequest: MessageFns<BatchGetShipmentsRequest> = {
+  encode(message: BatchGetShipmentsRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.orderIds) {
+      writer.uint32(10).string(v!);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): BatchGetShipmentsRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseBatchGetShipmentsRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.orderIds.push(reader.string());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): BatchGetShipmentsRequest {
+    return {
+      orderIds: globalThis.Array.isArray(object?.orderIds)
+        ? object.orderIds.map((e: any) => globalThis.String(e))
+        : globalThis.Array.isArray(object?.order_ids)
+        ? object.order_ids.map((e: any) => globalThis.String(e))
+        : [],
+    };
+  },
+
+  toJSON(message: BatchGetShipmentsRequest): unknown {
+    const obj: any = {};
+    if (message.orderIds?.length) {
+      obj.orderIds = message.orderIds;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<BatchGetShipmentsRequest>, I>>(base?: I): BatchGetShipmentsRequest {
+    return BatchGetShipmentsRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<BatchGetShipmentsRequest>, I>>(object: I): BatchGetShipmentsRequest {
+    const message = createBaseBatchGetShipmentsRequest();
+    message.orderIds = object.orderIds?.map((e) => e) || [];
+    return message;
+  },
+};
+
+function createBaseBatchGetShipmentsResponse(): BatchGetShipmentsResponse {
+  return { shipments: [], missingOrderIds: [] };
+}
+
+export const BatchGetShipmentsResponse: MessageFns<BatchGetShipmentsResponse> = {
+  encode(message: BatchGetShipmentsResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.shipments) {
+      Shipment.encode(v!, writer.uint32(10).fork()).join();
+    }
+    for (const v of message.missingOrderIds) {
+      writer.uint32(18).string(v!);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): BatchGetShipmentsResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseBatchGetShipmentsResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.shipments.push(Shipment.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.missingOrderIds.push(reader.string());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): BatchGetShipmentsResponse {
+    return {
+      shipments: globalThis.Array.isArray(object?.shipments)
+        ? object.shipments.map((e: any) => Shipment.fromJSON(e))
+        : [],
+      missingOrderIds: globalThis.Array.isArray(object?.missingOrderIds)
+        ? object.missingOrderIds.map((e: any) => globalThis.String(e))
+        : globalThis.Array.isArray(object?.missing_order_ids)
+        ? object.missing_order_ids.map((e: any) => globalThis.String(e))
+        : [],
+    };
+  },
+
+  toJSON(message: BatchGetShipmentsResponse): unknown {
+    const obj: any = {};
+    if (message.shipments?.length) {
+      obj.shipments = message.shipments.map((e) => Shipment.toJSON(e));
+    }
+    if (message.missingOrderIds?.length) {
+      obj.missingOrderIds = message.missingOrderIds;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<BatchGetShipmentsResponse>, I>>(base?: I): BatchGetShipmentsResponse {
+    return BatchGetShipmentsResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<BatchGetShipmentsResponse>, I>>(object: I): BatchGetShipmentsResponse {
+    const message = createBaseBatchGetShipmentsResponse();
+    message.shipments = object.shipments?.map((e) => Shipment.fromPartial(e)) || [];
+    message.missingOrderIds = object.missingOrderIds?.map((e) => e) || [];
+    return message;
+  },
+};
+
 function createBaseDispatchShipmentRequest(): DispatchShipmentRequest {
   return { orderId: "", trackingNumber: "" };
 }
@@ -957,6 +1133,18 @@ export const ShippingServiceService = {
     responseSerialize: (value: GetShipmentResponse): Buffer => Buffer.from(GetShipmentResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): GetShipmentResponse => GetShipmentResponse.decode(value),
   },
+  /** BatchGetShipments returns the shipments of several orders in one call, in the order asked. */
+  batchGetShipments: {
+    path: "/orderflow.shipping.v1.ShippingService/BatchGetShipments" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: BatchGetShipmentsRequest): Buffer =>
+      Buffer.from(BatchGetShipmentsRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): BatchGetShipmentsRequest => BatchGetShipmentsRequest.decode(value),
+    responseSerialize: (value: BatchGetShipmentsResponse): Buffer =>
+      Buffer.from(BatchGetShipmentsResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): BatchGetShipmentsResponse => BatchGetShipmentsResponse.decode(value),
+  },
   /** DispatchShipment records that the carrier took a scheduled parcel. */
   dispatchShipment: {
     path: "/orderflow.shipping.v1.ShippingService/DispatchShipment" as const,
@@ -986,6 +1174,8 @@ export const ShippingServiceService = {
 export interface ShippingServiceServer extends UntypedServiceImplementation {
   /** GetShipment returns the shipment of one order. */
   getShipment: handleUnaryCall<GetShipmentRequest, GetShipmentResponse>;
+  /** BatchGetShipments returns the shipments of several orders in one call, in the order asked. */
+  batchGetShipments: handleUnaryCall<BatchGetShipmentsRequest, BatchGetShipmentsResponse>;
   /** DispatchShipment records that the carrier took a scheduled parcel. */
   dispatchShipment: handleUnaryCall<DispatchShipmentRequest, DispatchShipmentResponse>;
   /** ConfirmDelivery records that a dispatched parcel reached the customer. */
@@ -1008,6 +1198,22 @@ export interface ShippingServiceClient extends Client {
     metadata: Metadata,
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: GetShipmentResponse) => void,
+  ): ClientUnaryCall;
+  /** BatchGetShipments returns the shipments of several orders in one call, in the order asked. */
+  batchGetShipments(
+    request: BatchGetShipmentsRequest,
+    callback: (error: ServiceError | null, response: BatchGetShipmentsResponse) => void,
+  ): ClientUnaryCall;
+  batchGetShipments(
+    request: BatchGetShipmentsRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: BatchGetShipmentsResponse) => void,
+  ): ClientUnaryCall;
+  batchGetShipments(
+    request: BatchGetShipmentsRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: BatchGetShipmentsResponse) => void,
   ): ClientUnaryCall;
   /** DispatchShipment records that the carrier took a scheduled parcel. */
   dispatchShipment(
