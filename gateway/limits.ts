@@ -69,7 +69,7 @@ export function operationLimitsRule(limits: OperationLimits) {
           context.reportError(
             new GraphQLError(`${name} nests ${depth} levels deep; the limit is ${limits.maxDepth}`, {
               nodes: [operation],
-              extensions: { code: 'QUERY_TOO_COMPLEX', depth, maxDepth: limits.maxDepth },
+              extensions: { code: 'GRAPHQL_VALIDATION_FAILED', depth, maxDepth: limits.maxDepth },
             }),
           );
         }
@@ -77,7 +77,7 @@ export function operationLimitsRule(limits: OperationLimits) {
           context.reportError(
             new GraphQLError(`${name} selects ${fields} fields; the limit is ${limits.maxFields}`, {
               nodes: [operation],
-              extensions: { code: 'QUERY_TOO_COMPLEX', fields, maxFields: limits.maxFields },
+              extensions: { code: 'GRAPHQL_VALIDATION_FAILED', fields, maxFields: limits.maxFields },
             }),
           );
         }
