@@ -2,10 +2,33 @@
 // with no internet (no CDN). Queries and mutations go over HTTP POST; subscriptions over
 // graphql-ws on the same path. `?query=`, `?variables=` and `?operationName=` prefill the editor,
 // so a link can open the playground with an operation ready to run.
+import { existsSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
 import express, { type Router } from 'express';
 
 const require = createRequire(import.meta.url);
+
+/**
+ * The folder of an installed package. Its `exports` may hide the UMD files from require.resolve,
+ * so resolve its entry point and walk up to its package.json.
+ */
+function packageDir(name: string): string {
+  let dir = dirname(require.resolve(name));
+  for (;;) {
+    const manifest = join(dir, 'package.json');
+    if (existsSync(manifest) && (JSON.parse(readFileSync(manifest, 'utf8')) as { name?: string }).name === name) return dir;
+    const parent = dirname(dir);
+    if (parent === dir) throw new Error(`cannot find the folder of package ${name}`);
+    dir = parent;
+  }
+}
+
+/** `react/umd/react.production.min.js` → its path on disk. */
+const assetPath = (module: string) => {
+  const [name, ...rest] = module.split('/');
+  return join(packageDir(name!), ...rest);
+};
 
 /** The only files served under /playground/assets/, by the name the page uses. */
 const assets: Record<string, { module: string; type: string }> = {
@@ -103,7 +126,7 @@ export function playgroundRouter(options: { graphqlPath: string; title?: string 
       return;
     }
     res.type(asset.type).set('cache-control', 'public, max-age=86400');
-    res.sendFile(require.resolve(asset.module));
+    res.sendFile(assetPath(asset.module));
   });
   return router;
 }

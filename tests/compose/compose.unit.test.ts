@@ -1,6 +1,7 @@
 import { readFileSync, existsSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
+import { subgraphUrlVariable, type SubgraphName } from '../../gateway/config.js';
 import { serviceTable } from '../../scripts/services.js';
 
 // No Docker engine runs in CI, so the compose file is checked for what can be checked without
@@ -38,6 +39,18 @@ describe('docker-compose.yml', () => {
     expect(service?.depends_on?.nats?.condition).toBe('service_healthy');
     const port = serviceTable.find((s) => s.name === name)?.grpcPort;
     expect(service?.ports).toEqual([`${port}:${service?.environment?.GRPC_PORT}`]);
+  });
+
+  it('runs the gateway on port 4000 over every service\'s subgraph', () => {
+    const gateway = compose.services.gateway;
+    expect(gateway?.command).toEqual(['gateway']);
+    expect(gateway?.ports).toEqual(['4000:4000']);
+    expect(gateway?.environment?.NATS_URL).toBe('nats://nats:4222');
+    for (const { name } of serviceTable) {
+      const port = compose.services[name]?.environment?.GRAPHQL_PORT;
+      expect(gateway?.environment?.[subgraphUrlVariable(name as SubgraphName)]).toBe(`http://${name}:${port}/graphql`);
+      expect(gateway?.depends_on?.[name]).toBeDefined();
+    }
   });
 
   it('publishes every host port once', () => {
