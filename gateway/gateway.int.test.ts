@@ -1,0 +1,77 @@
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { bootInventory } from '../services/inventory/index.js';
+import { connectNats, silentLogger, type Nats, type RunningService } from '../services/platform/index.js';
+import { startNatsServer, waitFor, type TestNatsServer } from '../services/platform/testing/index.js';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createServer } from 'node:net';
+import { startGateway, type RunningGateway } from './server.js';
+
+// The gateway started before its subgraph: it serves the playground and says it is waiting,
+// then composes the supergraph once the subgraph is up, without a restart.
+
+let server: TestNatsServer;
+let nats: Nats;
+let gateway: RunningGateway;
+let inventory: RunningService | undefined;
+let dataDir: string;
+
+async function freePort(): Promise<number> {
+  const probe = createServer();
+  await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
+  const { port } = probe.address() as { port: number };
+  await new Promise((resolve) => probe.close(resolve));
+  return port;
+}
+
+beforeAll(async () => {
+  server = await startNatsServer();
+  nats = await connectNats({ url: server.url, name: 'gateway-test', logger: silentLogger() });
+  dataDir = await mkdtemp(join(tmpdir(), 'orderflow-gateway-'));
+});
+
+afterAll(async () => {
+  await gateway?.close();
+  await inventory?.close();
+  await nats?.nc.drain();
+  await server?.stop();
+  await rm(dataDir, { recursive: true, force: true });
+});
+
+const post = async (query: string) =>
+  fetch(gateway.url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ query }) });
+
+it('waits for a subgraph that starts late, then serves the supergraph', async () => {
+  const subgraphPort = await freePort();
+  gateway = await startGateway({
+    subgraphs: [{ name: 'inventory', url: `http://127.0.0.1:${subgraphPort}/graphql` }],
+    js: nats.js,
+    logger: silentLogger(),
+    port: 0,
+    host: '127.0.0.1',
+    limits: { maxDepth: 12, maxFields: 1000 },
+    maxTokens: 10_000,
+    retryMs: 100,
+  });
+
+  const health = await fetch(`http://127.0.0.1:${gateway.port}/healthz`);
+  expect(health.status).toBe(503);
+  expect(await health.json()).toMatchObject({ status: 'WAITING_FOR_SUBGRAPHS' });
+  const early = await post('{ products { nodes { sku } } }');
+  expect(early.status).toBe(503);
+  expect(await early.json()).toMatchObject({ errors: [{ extensions: { code: 'SERVICE_UNAVAILABLE' } }] });
+  expect((await fetch(gateway.playgroundUrl)).status).toBe(200);
+
+  inventory = await bootInventory(
+    { NATS_URL: server.url, DATA_DIR: dataDir, GRPC_PORT: '0', GRPC_HOST: '127.0.0.1', GRAPHQL_PORT: String(subgraphPort), GRAPHQL_HOST: '127.0.0.1' },
+    { logger: silentLogger() },
+  );
+  await gateway.ready();
+  const answer = await waitFor('the gateway to answer', async () => {
+    const response = await post('mutation { createProduct(input: { sku: "LATE-1", name: "Late", price: { amountMinor: 100, currency: "EUR" } }) { sku } }');
+    return response.status === 200 ? ((await response.json()) as unknown) : undefined;
+  });
+  expect(answer).toEqual({ data: { createProduct: { sku: 'LATE-1' } } });
+  expect((await fetch(`http://127.0.0.1:${gateway.port}/healthz`)).status).toBe(200);
+});
