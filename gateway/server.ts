@@ -72,6 +72,8 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
   const apollo = new ApolloServer({
     gateway: supergraph,
     includeStacktraceInErrorResponses: false,
+    // The process's Lifecycle handles SIGTERM; Apollo's own handler would stop early and re-raise it.
+    stopOnTerminationSignals: false,
     formatError: formatGraphQLError(logger),
     validationRules: [limitsRule],
     parseOptions: { maxTokens: options.maxTokens },

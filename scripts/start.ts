@@ -103,6 +103,9 @@ function spawnProcess(name: string, env: Record<string, string>): void {
   const child = spawn(process.execPath, ['--import', 'tsx', mainOf(name)!], {
     env: { ...process.env, ...env, LOG_LEVEL },
     stdio: ['ignore', 'pipe', 'pipe'],
+    // Its own process group: Ctrl-C reaches only this script, which then stops each child once
+    // (a child that got SIGINT from the terminal and SIGTERM from here would exit without draining).
+    detached: true,
   });
   children.set(name, child);
   child.stdout?.on('data', (chunk: Buffer) => relay(name, chunk));

@@ -39,7 +39,8 @@ function runService(args: string[], env: Record<string, string>) {
 
 describe('a service process', () => {
   it('starts from the environment, logs JSON, and drains everything on SIGTERM', async () => {
-    const proc = runService(['shipping'], { NATS_URL: server.url, DATA_DIR: dataDir, GRPC_PORT: '0', GRPC_HOST: '127.0.0.1' });
+    // NODE_ENV as in production: Apollo installs its own signal handlers unless told not to.
+    const proc = runService(['shipping'], { NATS_URL: server.url, DATA_DIR: dataDir, GRPC_PORT: '0', GRPC_HOST: '127.0.0.1', NODE_ENV: 'production' });
     await waitFor('the service to start', () => proc.lines.some((l) => l.msg === 'shipping started') || proc.stderr() || false, {
       timeoutMs: 30_000,
     });
@@ -47,10 +48,38 @@ describe('a service process', () => {
     proc.child.kill('SIGTERM');
     expect(await proc.exited).toBe(0);
     const closed = proc.lines.filter((l) => l.msg === 'closed').map((l) => String(l.resource));
-    // Reverse order of opening: consumers first, storage last.
-    expect(closed[0]).toMatch(/^consumer /);
+    // Reverse order of opening: the GraphQL subgraph, then consumers, storage last.
+    expect(closed[0]).toBe('graphql subgraph');
+    expect(closed[1]).toMatch(/^consumer /);
     expect(closed).toEqual(expect.arrayContaining(['grpc', 'outbox relay', 'nats', 'storage']));
     expect(closed.at(-1)).toBe('storage');
+    // One signal, one orderly shutdown: nothing else (Apollo's own handler) re-raised it.
+    expect(proc.lines.filter((l) => l.msg === 'second signal: exiting without waiting')).toEqual([]);
+  });
+
+  it('runs the gateway too: it listens while its subgraphs are not up, and stops on SIGTERM', async () => {
+    const proc = runService(['gateway'], {
+      NATS_URL: server.url,
+      GATEWAY_PORT: '0',
+      GATEWAY_HOST: '127.0.0.1',
+      ORDERS_GRAPHQL_URL: 'http://127.0.0.1:9/graphql',
+      NODE_ENV: 'production',
+    });
+    await waitFor('the gateway to listen', () => proc.lines.some((l) => l.msg === 'gateway listening') || proc.stderr() || false, {
+      timeoutMs: 30_000,
+    });
+    await waitFor('the gateway to say what it waits for', () =>
+      proc.lines.some((l) => l.msg === 'waiting for the subgraphs to compose the supergraph'),
+    );
+    proc.child.kill('SIGTERM');
+    expect(await proc.exited).toBe(0);
+    expect(proc.lines.map((l) => l.msg)).toContain('gateway stopped');
+    expect(proc.lines.filter((l) => l.msg === 'second signal: exiting without waiting')).toEqual([]);
+
+    const bad = runService(['gateway'], { GATEWAY_PORT: 'x', QUERY_GRAPHQL_URL: 'ftp://q' });
+    expect(await bad.exited).toBe(2);
+    expect(bad.stderr()).toMatch(/GATEWAY_PORT/);
+    expect(bad.stderr()).toMatch(/QUERY_GRAPHQL_URL/);
   });
 
   it('names every bad variable and exits 2 before starting', async () => {

@@ -86,6 +86,8 @@ export async function startSubgraphServer<C extends BaseContext>(options: {
   const apollo = new ApolloServer<C>({
     schema,
     includeStacktraceInErrorResponses: false,
+    // The process's Lifecycle handles SIGTERM; Apollo's own handler would stop early and re-raise it.
+    stopOnTerminationSignals: false,
     formatError: formatGraphQLError(logger),
     plugins: [ApolloServerPluginDrainHttpServer({ httpServer: http }), ApolloServerPluginLandingPageDisabled(), ApolloServerPluginInlineTraceDisabled()],
   });
