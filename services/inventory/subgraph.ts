@@ -1,10 +1,10 @@
 // The inventory subgraph: the Product entity, the products connection and the catalog mutations.
 // Products referenced by other subgraphs (an order's lines) are fetched with one
 // BatchGetProducts per request, however many orders and lines ask for them.
-import DataLoader from 'dataloader';
+import type DataLoader from 'dataloader';
 import type { Money } from '../../generated/orderflow/common/v1/common.js';
 import { InventoryServiceService, type Product } from '../../generated/orderflow/inventory/v1/inventory_service.js';
-import { grpcClient, viaGrpc, type SubgraphDefinition } from '../platform/index.js';
+import { batchLoader, connection, grpcClient, viaGrpc, type SubgraphDefinition } from '../platform/index.js';
 import { pageToken } from './requests.js';
 
 const typeDefs = /* GraphQL */ `
@@ -80,11 +80,7 @@ export function inventorySubgraph(grpcTarget: string): SubgraphDefinition<Invent
     typeDefs,
     context: () => ({
       client,
-      products: new DataLoader(async (skus: readonly string[]) => {
-        const { products } = await viaGrpc(client.batchGetProducts({ skus: [...skus] }));
-        const bySku = new Map(products.map((p) => [p.sku, p]));
-        return skus.map((sku) => bySku.get(sku) ?? null);
-      }),
+      products: batchLoader(async (skus) => (await client.batchGetProducts({ skus })).products, (p) => p.sku),
     }),
     close: () => client.close(),
     resolvers: {
@@ -95,11 +91,7 @@ export function inventorySubgraph(grpcTarget: string): SubgraphDefinition<Invent
             rename: { page_size: 'first', page_token: 'after' },
           });
           for (const product of response.products) ctx.products.prime(product.sku, product);
-          return {
-            nodes: response.products,
-            edges: response.products.map((node) => ({ node, cursor: pageToken(node.sku) })),
-            pageInfo: { hasNextPage: response.nextPageToken !== '', endCursor: response.nextPageToken || null },
-          };
+          return connection(response.products, (p) => pageToken(p.sku), response.nextPageToken);
         },
       },
       Mutation: {

@@ -1,12 +1,12 @@
 // The orders subgraph: the Order entity, its timeline, the orders connection and the placeOrder
 // and cancelOrder mutations. Resolvers call the OrderService over gRPC; orders asked for by one
 // request (a list, entity references from other subgraphs) are fetched with one BatchGetOrders.
-import DataLoader from 'dataloader';
+import type DataLoader from 'dataloader';
 import type { Address } from '../../generated/orderflow/common/v1/common.js';
 import { CancellationReason, OrderStatus, type Order } from '../../generated/orderflow/orders/v1/order.js';
 import { OrderServiceService } from '../../generated/orderflow/orders/v1/orders_service.js';
 import { encodePageToken } from './requests.js';
-import { enumNames, grpcClient, protoEnum, viaGrpc, type SubgraphDefinition } from '../platform/index.js';
+import { batchLoader, connection, enumNames, grpcClient, protoEnum, viaGrpc, type SubgraphDefinition } from '../platform/index.js';
 
 const typeDefs = /* GraphQL */ `
   type Query {
@@ -162,11 +162,7 @@ export function ordersSubgraph(grpcTarget: string): SubgraphDefinition<OrdersCon
     typeDefs,
     context: () => ({
       client,
-      orders: new DataLoader(async (ids: readonly string[]) => {
-        const { orders } = await viaGrpc(client.batchGetOrders({ orderIds: [...ids] }));
-        const byId = new Map(orders.map((o) => [o.id, o]));
-        return ids.map((id) => byId.get(id) ?? null);
-      }),
+      orders: batchLoader(async (orderIds) => (await client.batchGetOrders({ orderIds })).orders, (o) => o.id),
     }),
     close: () => client.close(),
     resolvers: {
@@ -196,16 +192,12 @@ export function ordersSubgraph(grpcTarget: string): SubgraphDefinition<OrdersCon
             { rename: { page_size: 'first', page_token: 'after', statuses: 'status', customer_id: 'customerId' } },
           );
           for (const order of response.orders) ctx.orders.prime(order.id, order);
-          // An edge's cursor is the service's page token for the position right after it, so the
-          // listing can resume from any edge.
-          return {
-            nodes: response.orders,
-            edges: response.orders.map((order) => ({
-              node: order,
-              cursor: encodePageToken({ createdAt: order.createdAt ?? new Date(0), orderId: order.id }),
-            })),
-            pageInfo: { hasNextPage: response.nextPageToken !== '', endCursor: response.nextPageToken || null },
-          };
+          // An edge's cursor is the service's page token for the position right after it.
+          return connection(
+            response.orders,
+            (order) => encodePageToken({ createdAt: order.createdAt ?? new Date(0), orderId: order.id }),
+            response.nextPageToken,
+          );
         },
       },
       Mutation: {

@@ -1,8 +1,8 @@
 // The payments subgraph: an order's payment (Order.payment) and a customer's payments. The
 // payments of every order in one request are fetched with one BatchGetPayments.
-import DataLoader from 'dataloader';
+import type DataLoader from 'dataloader';
 import { PaymentServiceService, PaymentStatus, type Payment } from '../../generated/orderflow/payments/v1/payments_service.js';
-import { enumNames, grpcClient, protoEnum, viaGrpc, type SubgraphDefinition } from '../platform/index.js';
+import { batchLoader, connection, enumNames, grpcClient, protoEnum, viaGrpc, type SubgraphDefinition } from '../platform/index.js';
 import { encodePageToken } from './grpc.js';
 
 const typeDefs = /* GraphQL */ `
@@ -61,14 +61,7 @@ export function paymentsSubgraph(grpcTarget: string): SubgraphDefinition<Payment
     typeDefs,
     context: () => ({
       client,
-      paymentOf: new DataLoader(
-        async (orderIds: readonly string[]) => {
-          const { payments } = await viaGrpc(client.batchGetPayments({ orderIds: [...orderIds] }));
-          const byOrder = new Map(payments.map((p) => [p.orderId, p]));
-          return orderIds.map((id) => byOrder.get(id) ?? null);
-        },
-        { maxBatchSize: 500 },
-      ),
+      paymentOf: batchLoader(async (orderIds) => (await client.batchGetPayments({ orderIds })).payments, (p) => p.orderId),
     }),
     close: () => client.close(),
     resolvers: {
@@ -79,14 +72,11 @@ export function paymentsSubgraph(grpcTarget: string): SubgraphDefinition<Payment
             ctx.client.listPayments({ customerId: args.customerId, pageSize: args.first, pageToken: args.after ?? '' }),
             { rename: { page_size: 'first', page_token: 'after' } },
           );
-          return {
-            nodes: response.payments,
-            edges: response.payments.map((node) => ({
-              node,
-              cursor: encodePageToken({ createdAt: node.createdAt ?? new Date(0), orderId: node.orderId }),
-            })),
-            pageInfo: { hasNextPage: response.nextPageToken !== '', endCursor: response.nextPageToken || null },
-          };
+          return connection(
+            response.payments,
+            (p) => encodePageToken({ createdAt: p.createdAt ?? new Date(0), orderId: p.orderId }),
+            response.nextPageToken,
+          );
         },
       },
       Order: {

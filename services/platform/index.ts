@@ -91,6 +91,8 @@ export { grpcStatusOf, isServiceError, readGrpcFailure, toGrpcError, type GrpcFa
 export { implement, type CallContext, type UnaryHandlers } from './grpc/handlers.js';
 export { startGrpcServer, type GrpcServer, type GrpcServerOptions, type ServiceBinding } from './grpc/server.js';
 export {
+  batchLoader,
+  connection,
   DateTimeScalar,
   decimalAmount,
   enumNames,

@@ -7,7 +7,7 @@ import type { Duration } from '../../generated/google/protobuf/duration.js';
 import { OrderStatus } from '../../generated/orderflow/orders/v1/order.js';
 import { QueryServiceService, type DailySales, type ReadAfter } from '../../generated/orderflow/query/v1/query_service.js';
 import { GraphQLError } from 'graphql';
-import { grpcClient, protoEnum, viaGrpc, type SubgraphDefinition } from '../platform/index.js';
+import { connection, grpcClient, protoEnum, viaGrpc, type SubgraphDefinition } from '../platform/index.js';
 import { encodePageToken } from './grpc.js';
 
 const typeDefs = /* GraphQL */ `
@@ -159,12 +159,9 @@ export function querySubgraph(grpcTarget: string): SubgraphDefinition<QueryConte
             }),
             { rename: { statuses: 'status', page_size: 'first', page_token: 'after' } },
           );
-          const nodes = response.orders.map((o) => ({ id: o.orderId }));
-          return {
-            nodes,
-            edges: response.orders.map((o, i) => ({ node: nodes[i]!, cursor: encodePageToken([o.placedAt?.toISOString(), o.orderId]) })),
-            pageInfo: { hasNextPage: response.nextPageToken !== '', endCursor: response.nextPageToken || null },
-          };
+          const views = new Map(response.orders.map((o) => [o.orderId, o]));
+          const refs = response.orders.map((o) => ({ id: o.orderId }));
+          return connection(refs, (ref) => encodePageToken([views.get(ref.id)?.placedAt?.toISOString(), ref.id]), response.nextPageToken);
         },
       },
       DailySales: {

@@ -1,8 +1,8 @@
 // The shipping subgraph: an order's shipment (Order.shipment) and the carrier's updates as
 // mutations. The shipments of every order in one request are fetched with one BatchGetShipments.
-import DataLoader from 'dataloader';
+import type DataLoader from 'dataloader';
 import { ShippingServiceService, ShipmentStatus, type Shipment } from '../../generated/orderflow/shipping/v1/shipping_service.js';
-import { enumNames, grpcClient, protoEnum, viaGrpc, type SubgraphDefinition } from '../platform/index.js';
+import { batchLoader, enumNames, grpcClient, protoEnum, viaGrpc, type SubgraphDefinition } from '../platform/index.js';
 
 const typeDefs = /* GraphQL */ `
   type Mutation {
@@ -54,14 +54,7 @@ export function shippingSubgraph(grpcTarget: string): SubgraphDefinition<Shippin
     typeDefs,
     context: () => ({
       client,
-      shipmentOf: new DataLoader(
-        async (orderIds: readonly string[]) => {
-          const { shipments } = await viaGrpc(client.batchGetShipments({ orderIds: [...orderIds] }));
-          const byOrder = new Map(shipments.map((s) => [s.orderId, s]));
-          return orderIds.map((id) => byOrder.get(id) ?? null);
-        },
-        { maxBatchSize: 500 },
-      ),
+      shipmentOf: batchLoader(async (orderIds) => (await client.batchGetShipments({ orderIds })).shipments, (s) => s.orderId),
     }),
     close: () => client.close(),
     resolvers: {

@@ -1,3 +1,5 @@
+/// <reference lib="dom" />
+// (The page.evaluate callbacks run in the browser.)
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { startGatewaySystem, type GatewaySystem } from './harness/gateway.js';

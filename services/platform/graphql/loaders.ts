@@ -1,0 +1,27 @@
+// What every subgraph's resolvers share: batch loading by key, and cursor connections.
+import DataLoader from 'dataloader';
+import { viaGrpc } from './errors.js';
+
+/**
+ * A per-request DataLoader over a batch RPC: every key asked for in one tick becomes one call,
+ * answered in the order asked, null for a key the service does not know. `maxBatchSize` follows
+ * the services' batch limit (500).
+ */
+export function batchLoader<T>(load: (keys: string[]) => Promise<T[]>, keyOf: (item: T) => string): DataLoader<string, T | null> {
+  return new DataLoader(
+    async (keys: readonly string[]) => {
+      const found = new Map((await viaGrpc(load([...keys]))).map((item) => [keyOf(item), item]));
+      return keys.map((key) => found.get(key) ?? null);
+    },
+    { maxBatchSize: 500 },
+  );
+}
+
+/** A page as a Relay-style connection: each edge's cursor resumes the listing right after it. */
+export function connection<T>(items: T[], cursorOf: (item: T) => string, nextPageToken: string) {
+  return {
+    nodes: items,
+    edges: items.map((node) => ({ node, cursor: cursorOf(node) })),
+    pageInfo: { hasNextPage: nextPageToken !== '', endCursor: nextPageToken || null },
+  };
+}
