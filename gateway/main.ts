@@ -7,6 +7,8 @@ async function main(): Promise<void> {
   const config = parseEnv(gatewayEnv, process.env);
   const logger = createLogger({ service: 'gateway', level: config.LOG_LEVEL });
   const lifecycle = new Lifecycle(logger);
+  // From the start: a stop while connecting closes what is open so far.
+  lifecycle.closeOnSignals();
   const nats = lifecycle.add('nats', await connectNats({ url: config.NATS_URL, name: 'gateway', logger }), (n) => n.nc.drain());
   // Subscriptions read the orders' events; the stream may not exist yet if the gateway starts first.
   await ensureStream(nats.jsm, streamFor(Events.OrderPlaced));
@@ -21,7 +23,6 @@ async function main(): Promise<void> {
     pollIntervalMs: config.SUPERGRAPH_POLL_INTERVAL_MS,
   });
   lifecycle.add('gateway', gateway, (g) => g.close());
-  lifecycle.closeOnSignals();
 }
 
 main().catch((err: unknown) => {

@@ -30,14 +30,17 @@ const assetPath = (module: string) => {
   return join(packageDir(name!), ...rest);
 };
 
-/** The only files served under /playground/assets/, by the name the page uses. */
-const assets: Record<string, { module: string; type: string }> = {
-  'react.js': { module: 'react/umd/react.production.min.js', type: 'text/javascript' },
-  'react-dom.js': { module: 'react-dom/umd/react-dom.production.min.js', type: 'text/javascript' },
-  'graphiql.js': { module: 'graphiql/graphiql.min.js', type: 'text/javascript' },
-  'graphiql.css': { module: 'graphiql/graphiql.min.css', type: 'text/css' },
-  'graphql-ws.js': { module: 'graphql-ws/umd/graphql-ws.min.js', type: 'text/javascript' },
-};
+/**
+ * The only files served under /playground/assets/, by the name the page uses. A Map, not an
+ * object literal: a lookup must not find `constructor` or `__proto__` on Object.prototype.
+ */
+const assets = new Map<string, { module: string; type: string }>([
+  ['react.js', { module: 'react/umd/react.production.min.js', type: 'text/javascript' }],
+  ['react-dom.js', { module: 'react-dom/umd/react-dom.production.min.js', type: 'text/javascript' }],
+  ['graphiql.js', { module: 'graphiql/graphiql.min.js', type: 'text/javascript' }],
+  ['graphiql.css', { module: 'graphiql/graphiql.min.css', type: 'text/css' }],
+  ['graphql-ws.js', { module: 'graphql-ws/umd/graphql-ws.min.js', type: 'text/javascript' }],
+]);
 
 const defaultQuery = `# Orderflow playground. Queries and mutations run over HTTP, subscriptions over WebSocket.
 #
@@ -66,13 +69,17 @@ const defaultVariables = JSON.stringify(
   2,
 );
 
+/** Escapes text for HTML element content and attribute values. */
+const escapeHtml = (text: string) =>
+  text.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
+
 function page(graphqlPath: string, title: string): string {
   const config = JSON.stringify({ graphqlPath, defaultQuery, defaultVariables }).replace(/</g, '\\u003c');
   return `<!doctype html>
 <html lang="en">
 <head>
   <meta charset="utf-8">
-  <title>${title}</title>
+  <title>${escapeHtml(title)}</title>
   <link rel="stylesheet" href="/playground/assets/graphiql.css">
   <style>html, body, #playground { height: 100%; margin: 0; }</style>
 </head>
@@ -120,7 +127,7 @@ export function playgroundRouter(options: { graphqlPath: string; title?: string 
     res.type('text/javascript').set('cache-control', 'no-cache').send(startScript);
   });
   router.get('/playground/assets/:file', (req, res) => {
-    const asset = assets[req.params.file];
+    const asset = assets.get(req.params.file);
     if (!asset) {
       res.status(404).type('text').send(`no such playground asset: ${req.params.file}`);
       return;

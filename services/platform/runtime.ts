@@ -176,11 +176,28 @@ export async function startService(
 
 /**
  * Runs a service's `main`: a configuration error prints the variables at fault and exits 2; any
- * other start-up failure is logged and exits 1; once started, SIGTERM/SIGINT close it cleanly.
+ * other start-up failure is logged and exits 1; once started, SIGTERM/SIGINT close it cleanly. A
+ * signal that arrives while it is still starting is held, and honoured once start-up is done, so
+ * a stop during start-up still drains instead of killing the process mid-way.
  */
 export function runMain(service: string, main: () => Promise<Runtime>): void {
+  let early: NodeJS.Signals | undefined;
+  const hold = (signal: NodeJS.Signals) => {
+    early ??= signal;
+  };
+  process.on('SIGTERM', hold);
+  process.on('SIGINT', hold);
   main().then(
-    (runtime) => runtime.lifecycle.closeOnSignals(),
+    (runtime) => {
+      process.off('SIGTERM', hold);
+      process.off('SIGINT', hold);
+      if (!early) {
+        runtime.lifecycle.closeOnSignals();
+        return;
+      }
+      runtime.logger.info({ signal: early }, 'shutting down (signalled during start-up)');
+      void runtime.close().then(() => process.exit(0));
+    },
     (err: unknown) => {
       if (err instanceof ConfigError) {
         process.stderr.write(`${service}: ${err.message}\n`);

@@ -57,6 +57,15 @@ describe('a service process', () => {
     expect(proc.lines.filter((l) => l.msg === 'second signal: exiting without waiting')).toEqual([]);
   });
 
+  it('finishes starting, then drains, when stopped while it is still starting', async () => {
+    const proc = runService(['shipping'], { NATS_URL: server.url, DATA_DIR: dataDir, GRPC_PORT: '0', GRPC_HOST: '127.0.0.1', NODE_ENV: 'production' });
+    await waitFor('the first log line', () => proc.lines.length > 0 || proc.stderr() || false, { timeoutMs: 30_000 });
+    proc.child.kill('SIGTERM');
+    expect(await proc.exited).toBe(0);
+    expect(proc.lines.map((l) => l.msg)).toContain('shutting down (signalled during start-up)');
+    expect(proc.lines.filter((l) => l.msg === 'closed').at(-1)?.resource).toBe('storage');
+  });
+
   it('runs the gateway too: it listens while its subgraphs are not up, and stops on SIGTERM', async () => {
     const proc = runService(['gateway'], {
       NATS_URL: server.url,

@@ -161,6 +161,20 @@ function describeEventStoreContract(engine: string, newTarget: () => Promise<Sto
       await nats.jsm.streams.delete('TEST_COMMANDS');
     });
 
+    it('publishes the headers an event was appended with, also when a sweep relays it', async () => {
+      const offline = await open();
+      await offline.append('order-h', 0, [{ ...thing('placed', 'order-h:1'), headers: { 'Orderflow-Order-Status': 'ORDER_STATUS_PLACED' } }, thing('noted', 'order-h:2')]);
+      await offline.close();
+      const events = await open(jetStreamPublisher(nats.js)); // the start-up sweep publishes the commit
+      await events.relay!.flushed();
+      const info = await nats.jsm.streams.info('TEST_EVENTS');
+      const first = await nats.jsm.streams.getMessage('TEST_EVENTS', { seq: info.state.first_seq });
+      const second = await nats.jsm.streams.getMessage('TEST_EVENTS', { seq: info.state.first_seq + 1 });
+      expect(first?.header.get('Orderflow-Order-Status')).toBe('ORDER_STATUS_PLACED');
+      expect(second?.header.get('Orderflow-Order-Status')).toBe('');
+      expect(second?.header.get('Nats-Msg-Id')).toBe('order-h:2');
+    });
+
     it('sweeps commits left unpublished at start-up', async () => {
       const offline = await open(); // no publisher: the process "crashed" before relaying
       for (let i = 0; i < 30; i++) await offline.append(`order-${i}`, 0, [thing(`${i}`, `e-${i}`)]);
