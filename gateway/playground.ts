@@ -117,6 +117,8 @@ const startScript = `(() => {
 /** Serves the playground at `/` and `/playground`, and its assets under `/playground/assets/`. */
 export function playgroundRouter(options: { graphqlPath: string; title?: string }): Router {
   const router = express.Router();
+  // Resolved now, so a missing package fails at start-up rather than on a browser's request.
+  const files = new Map([...assets].map(([file, { module, type }]) => [file, { path: assetPath(module), type }]));
   const html = page(options.graphqlPath, options.title ?? 'Orderflow GraphQL playground');
   const sendPage: express.RequestHandler = (_req, res) => {
     res.type('html').set('cache-control', 'no-cache').send(html);
@@ -127,13 +129,13 @@ export function playgroundRouter(options: { graphqlPath: string; title?: string 
     res.type('text/javascript').set('cache-control', 'no-cache').send(startScript);
   });
   router.get('/playground/assets/:file', (req, res) => {
-    const asset = assets.get(req.params.file);
+    const asset = files.get(req.params.file);
     if (!asset) {
       res.status(404).type('text').send(`no such playground asset: ${req.params.file}`);
       return;
     }
     res.type(asset.type).set('cache-control', 'public, max-age=86400');
-    res.sendFile(assetPath(asset.module));
+    res.sendFile(asset.path);
   });
   return router;
 }
