@@ -115,6 +115,35 @@ describe('GetPayment', () => {
   });
 });
 
+describe('BatchGetPayments', () => {
+  it('answers the known orders in the order asked, each once, and lists the ones without a payment', async () => {
+    await paid('ord_batch_1', 'tok_ok', { customerId: 'cus_batch' });
+    await paid('ord_batch_2', 'tok_declined', { customerId: 'cus_batch' });
+    const client = h.client();
+    const { payments, missingOrderIds } = await client.batchGetPayments({ orderIds: ['ord_batch_2', 'ord_none', 'ord_batch_1', 'ord_batch_2'] });
+    expect(payments.map((p) => [p.orderId, p.status])).toEqual([
+      ['ord_batch_2', PaymentStatus.PAYMENT_STATUS_DECLINED],
+      ['ord_batch_1', PaymentStatus.PAYMENT_STATUS_CAPTURED],
+    ]);
+    expect(missingOrderIds).toEqual(['ord_none']);
+    // The same payment as GetPayment gives.
+    expect(payments[1]).toEqual((await client.getPayment({ orderId: 'ord_batch_1' })).payment);
+  });
+
+  it('rejects an empty id or too many ids, naming the field', async () => {
+    const client = h.client();
+    expect(await failure(client.batchGetPayments({ orderIds: ['ord_1', ''] }))).toMatchObject({
+      code: status.INVALID_ARGUMENT,
+      fieldViolations: [{ field: 'order_ids[1]', description: 'is required' }],
+    });
+    const many = Array.from({ length: 501 }, (_, i) => `ord_${i}`);
+    expect(await failure(client.batchGetPayments({ orderIds: many }))).toMatchObject({
+      code: status.INVALID_ARGUMENT,
+      fieldViolations: [{ field: 'order_ids', description: 'must hold at most 500 ids' }],
+    });
+  });
+});
+
 describe('ListPayments', () => {
   const orders = ['ord_l1', 'ord_l2', 'ord_l3', 'ord_l4', 'ord_l5'];
   beforeAll(async () => {

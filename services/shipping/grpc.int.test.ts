@@ -145,6 +145,28 @@ describe('DispatchShipment and ConfirmDelivery', () => {
   });
 });
 
+describe('BatchGetShipments', () => {
+  it('answers the known orders in the order asked, each once, and lists the ones without a shipment', async () => {
+    await scheduled('ord_batch_de');
+    await scheduled('ord_batch_jp', 'JP');
+    const client = h.client();
+    const { shipments, missingOrderIds } = await client.batchGetShipments({ orderIds: ['ord_batch_jp', 'ord_none', 'ord_batch_de', 'ord_batch_jp'] });
+    expect(shipments.map((s) => [s.orderId, s.status])).toEqual([
+      ['ord_batch_jp', ShipmentStatus.SHIPMENT_STATUS_FAILED],
+      ['ord_batch_de', ShipmentStatus.SHIPMENT_STATUS_SCHEDULED],
+    ]);
+    expect(missingOrderIds).toEqual(['ord_none']);
+    expect(shipments[1]).toEqual((await client.getShipment({ orderId: 'ord_batch_de' })).shipment);
+  });
+
+  it('rejects an over-long id, naming the field', async () => {
+    expect(await failure(h.client().batchGetShipments({ orderIds: ['x'.repeat(101)] }))).toMatchObject({
+      code: status.INVALID_ARGUMENT,
+      fieldViolations: [{ field: 'order_ids[0]', description: 'must be at most 100 characters' }],
+    });
+  });
+});
+
 describe('request errors', () => {
   it('answers NOT_FOUND for an order without a shipment', async () => {
     const client = h.client();

@@ -32,13 +32,13 @@ async function place(overrides: Record<string, unknown> = {}) {
     .placeOrder;
 }
 
-async function waitUntilTerminal(ids: string[]) {
+async function waitUntilTerminal(ids: string[], customerId = 'cus_api') {
   await waitFor(
     `${ids.length} orders to end`,
     async () => {
       const { orders } = await gs.data<{ orders: { nodes: { id: string; status: string }[] } }>(
         `query($c: ID!) { orders(customerId: $c, first: 100) { nodes { id status } } }`,
-        { c: 'cus_api' },
+        { c: customerId },
       );
       const open = orders.nodes.filter((o) => ids.includes(o.id) && o.status !== 'COMPLETED' && o.status !== 'CANCELLED');
       return orders.nodes.filter((o) => ids.includes(o.id)).length === ids.length && open.length === 0;
@@ -232,5 +232,65 @@ describe('read-your-writes and the read side', () => {
     const ids = first.orders.edges.map((e) => e.node.id);
     expect(next.orders.edges.map((e) => e.node.id).some((id) => ids.includes(id))).toBe(false);
     expect(fromEdge.orders.edges.map((e) => e.node.id).slice(0, 2)).toEqual(ids.slice(1, 3));
+  });
+});
+
+describe('the catalog and the rest of the API', () => {
+  it('creates, restocks and reprices a product, and pages the catalog', async () => {
+    const created = await gs.data<{ createProduct: { sku: string; onHand: number; price: { amount: string } } }>(
+      `mutation { createProduct(input: { sku: "API-PEN", name: "Pen", price: { amountMinor: 199, currency: "EUR" }, onHand: 3 }) { sku onHand price { amount } } }`,
+    );
+    expect(created.createProduct).toEqual({ sku: 'API-PEN', onHand: 3, price: { amount: '1.99' } });
+    const restocked = await gs.data<{ restock: { onHand: number; available: number } }>(`mutation { restock(sku: "API-PEN", quantity: 7) { onHand available } }`);
+    expect(restocked.restock).toEqual({ onHand: 10, available: 10 });
+    const repriced = await gs.data<{ updatePrice: { price: { amountMinor: number; currency: string } } }>(
+      `mutation { updatePrice(sku: "API-PEN", price: { amountMinor: 249, currency: "EUR" }) { price { amountMinor currency } } }`,
+    );
+    expect(repriced.updatePrice.price).toEqual({ amountMinor: 249, currency: 'EUR' });
+    expect(await gs.data(`{ product(sku: "API-PEN") { name price { amount } } }`)).toEqual({ product: { name: 'Pen', price: { amount: '2.49' } } });
+    expect(await gs.data(`{ product(sku: "API-NONE") { name } }`)).toEqual({ product: null });
+
+    const skus: string[] = [];
+    let after: string | null = null;
+    do {
+      const page: { products: { nodes: { sku: string }[]; pageInfo: { hasNextPage: boolean; endCursor: string | null } } } = await gs.data(
+        `query($after: String) { products(first: 2, after: $after) { nodes { sku } pageInfo { hasNextPage endCursor } } }`,
+        { after },
+      );
+      skus.push(...page.products.nodes.map((p) => p.sku));
+      after = page.products.pageInfo.hasNextPage ? page.products.pageInfo.endCursor : null;
+    } while (after);
+    expect(skus).toEqual(['API-MUG', 'API-PEN', 'API-TEA']);
+  });
+
+  it('names the GraphQL fields of invalid catalog input', async () => {
+    const bad = await gs.gql(`mutation { createProduct(input: { sku: "", name: "X", price: { amountMinor: -5, currency: "XXX" } }) { sku } }`);
+    expect(codes(bad)).toEqual(['BAD_USER_INPUT']);
+    const fields = (bad.errors![0]!.extensions!.fieldViolations as { field: string }[]).map((v) => v.field).sort();
+    expect(fields).toEqual(['input.price.amountMinor', 'input.price.currency', 'input.sku']);
+    const restock = await gs.gql(`mutation { restock(sku: "API-PEN", quantity: 0) { onHand } }`);
+    expect(restock.errors![0]!.extensions).toMatchObject({ code: 'BAD_USER_INPUT', fieldViolations: [{ field: 'quantity' }] });
+    const unknown = await gs.gql(`mutation { restock(sku: "API-NONE", quantity: 1) { onHand } }`);
+    expect(codes(unknown)).toEqual(['NOT_FOUND']);
+  });
+
+  it('serves an order with its timeline, a customer\'s orders and payments', async () => {
+    const placed = await place({ customerId: 'cus_more', customerEmail: 'more@example.com' });
+    await waitUntilTerminal([placed.order.id], 'cus_more');
+    const { order } = await gs.data<{ order: { customer: { id: string }; timeline: { type: string }[] } }>(
+      `query($id: ID!, $v: Int) { order(id: $id, minVersion: $v) { customer { id } timeline { type } } }`,
+      { id: placed.order.id, v: placed.version },
+    );
+    expect(order.customer.id).toBe('cus_more');
+    expect(order.timeline[0]!.type).toBe('orderflow.orders.v1.OrderPlaced');
+    const { customer } = await gs.data<{ customer: { orders: { nodes: { id: string; payment: { status: string } | null }[] } } }>(
+      `query($ra: ReadAfter) { customer(id: "cus_more", readAfter: $ra) { orders(first: 5) { nodes { id payment { status } } } } }`,
+      { ra: { orderId: placed.order.id, minVersion: placed.version } },
+    );
+    expect(customer.orders.nodes.map((o) => o.id)).toEqual([placed.order.id]);
+    const { payments } = await gs.data<{ payments: { nodes: { order: { id: string }; amount: { amountMinor: number } }[] } }>(
+      `{ payments(customerId: "cus_more") { nodes { order { id } amount { amountMinor } } } }`,
+    );
+    expect(payments.nodes).toEqual([{ order: { id: placed.order.id }, amount: { amountMinor: 450 + 2 * 1200 } }]);
   });
 });
