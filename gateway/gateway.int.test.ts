@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { bootInventory } from '../services/inventory/index.js';
 import { connectNats, silentLogger, type Nats, type RunningService } from '../services/platform/index.js';
-import { startNatsServer, waitFor, type TestNatsServer } from '../services/platform/testing/index.js';
+import { captureLogs, startNatsServer, waitFor, type TestNatsServer } from '../services/platform/testing/index.js';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -44,10 +44,11 @@ const post = async (query: string) =>
 
 it('waits for a subgraph that starts late, then serves the supergraph', async () => {
   const subgraphPort = await freePort();
+  const logs = captureLogs('gateway');
   gateway = await startGateway({
     subgraphs: [{ name: 'inventory', url: `http://127.0.0.1:${subgraphPort}/graphql` }],
     js: nats.js,
-    logger: silentLogger(),
+    logger: logs.logger,
     port: 0,
     host: '127.0.0.1',
     limits: { maxDepth: 12, maxFields: 1000 },
@@ -74,4 +75,8 @@ it('waits for a subgraph that starts late, then serves the supergraph', async ()
   });
   expect(answer).toEqual({ data: { createProduct: { sku: 'LATE-1' } } });
   expect((await fetch(`http://127.0.0.1:${gateway.port}/healthz`)).status).toBe(200);
+  // What a person watching the logs sees: the wait, the composition, each mutation.
+  const messages = logs.lines.map((l) => l.msg);
+  expect(messages).toEqual(expect.arrayContaining(['waiting for the subgraphs to compose the supergraph', 'supergraph composed']));
+  expect(logs.lines.filter((l) => l.msg === 'graphql operation')).toContainEqual(expect.objectContaining({ type: 'mutation' }));
 });

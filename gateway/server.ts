@@ -15,6 +15,7 @@ import { useServer } from 'graphql-ws/use/ws';
 import { WebSocketServer } from 'ws';
 import { formatGraphQLError, type Logger } from '../services/platform/index.js';
 import { operationLimitsRule, type OperationLimits } from './limits.js';
+import { requestLog } from './request-log.js';
 import { playgroundRouter } from './playground.js';
 import { createSupergraph, type SubgraphEndpoint } from './supergraph.js';
 import { resolveField, subscribeField, subscriptionTypeDefs, type RunOperation, type SubscriptionContext } from './subscriptions.js';
@@ -77,7 +78,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
     formatError: formatGraphQLError(logger),
     validationRules: [limitsRule],
     parseOptions: { maxTokens: options.maxTokens },
-    plugins: [ApolloServerPluginDrainHttpServer({ httpServer: http }), ApolloServerPluginLandingPageDisabled()],
+    plugins: [ApolloServerPluginDrainHttpServer({ httpServer: http }), ApolloServerPluginLandingPageDisabled(), requestLog(logger)],
   });
 
   const run: RunOperation = async ({ query, variables }) => {
@@ -114,6 +115,12 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
         return result as never;
       },
       subscribe: (args) => subscribe({ ...args, subscribeFieldResolver: subscribeField, fieldResolver: resolveField(print) }),
+      onSubscribe: (_ctx, id, payload) => {
+        logger.info({ subscription: id, operation: payload.operationName ?? '(anonymous)', variables: payload.variables }, 'WebSocket operation started');
+      },
+      onComplete: (_ctx, id) => {
+        logger.info({ subscription: id }, 'WebSocket operation ended');
+      },
       onError: (_ctx, id, _payload, errors) => {
         logger.warn({ subscription: id, errors: errors.map((e) => e.message) }, 'subscription failed');
       },
