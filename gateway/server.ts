@@ -13,7 +13,7 @@ import express, { type RequestHandler } from 'express';
 import { print, specifiedRules, subscribe, validate, type DocumentNode } from 'graphql';
 import { useServer } from 'graphql-ws/use/ws';
 import { WebSocketServer } from 'ws';
-import { formatGraphQLError, type Logger } from '../services/platform/index.js';
+import { formatGraphQLError, withTrace, type Logger } from '../services/platform/index.js';
 import { operationLimitsRule, type OperationLimits } from './limits.js';
 import { requestLog } from './request-log.js';
 import { playgroundRouter } from './playground.js';
@@ -81,8 +81,9 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
     plugins: [ApolloServerPluginDrainHttpServer({ httpServer: http }), ApolloServerPluginLandingPageDisabled(), requestLog(logger)],
   });
 
+  // A subscription's payload queries each start a trace of their own.
   const run: RunOperation = async ({ query, variables }) => {
-    const response = await apollo.executeOperation({ query, variables });
+    const response = await withTrace({}, () => apollo.executeOperation({ query, variables }));
     if (response.body.kind !== 'single') throw new Error('incremental delivery is not supported');
     return response.body.singleResult;
   };
@@ -97,7 +98,11 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
     res.status(composed ? 200 : 503).json({ status: composed ? 'SERVING' : 'WAITING_FOR_SUBGRAPHS', subgraphs: options.subgraphs });
   });
   app.use(playgroundRouter({ graphqlPath }));
-  app.use(graphqlPath, express.json({ limit: '256kb' }), (req, res, next) => graphql(req, res, next));
+  // An operation continues the caller's trace (its `traceparent` header) or starts one; the
+  // subgraph fetches, gRPC calls and the events they append carry it on.
+  app.use(graphqlPath, express.json({ limit: '256kb' }), (req, res, next) =>
+    withTrace({ traceparent: req.header('traceparent') }, () => graphql(req, res, next)),
+  );
 
   const ws = new WebSocketServer({ server: http, path: graphqlPath });
   const wsServer = useServer<Record<string, unknown>, SubscriptionContext>(

@@ -3,7 +3,7 @@
 // until every one answers, `load` keeps retrying and the gateway answers SERVICE_UNAVAILABLE.
 // Afterwards the subgraphs are polled, so a redeployed subgraph's schema is picked up and a
 // subgraph that goes away leaves the last good supergraph in place.
-import { ApolloGateway, IntrospectAndCompose } from '@apollo/gateway';
+import { ApolloGateway, IntrospectAndCompose, RemoteGraphQLDataSource } from '@apollo/gateway';
 import type {
   GatewayExecutor,
   GatewayInterface,
@@ -11,7 +11,7 @@ import type {
   GatewaySchemaLoadOrUpdateCallback,
 } from '@apollo/server-gateway-interface';
 import { extendSchema, GraphQLError, parse, type DocumentNode, type GraphQLSchema } from 'graphql';
-import type { Logger } from '../services/platform/index.js';
+import { childTraceparent, currentTrace, type Logger } from '../services/platform/index.js';
 
 export interface SubgraphEndpoint {
   name: string;
@@ -70,6 +70,15 @@ export function createSupergraph(options: SupergraphOptions): Supergraph {
     for (let attempt = 1; ; attempt++) {
       const candidate = new ApolloGateway({
         supergraphSdl: new IntrospectAndCompose({ subgraphs: options.subgraphs, pollIntervalInMs: options.pollIntervalMs }),
+        // Each subgraph fetch is a child span of the operation's trace (W3C traceparent).
+        buildService: ({ url }) =>
+          new RemoteGraphQLDataSource({
+            ...(url ? { url } : {}),
+            willSendRequest({ request }) {
+              const trace = currentTrace();
+              if (trace) request.http?.headers.set('traceparent', childTraceparent(trace.traceparent));
+            },
+          }),
         logger: { debug: () => {}, info: (m) => logger.debug(String(m)), warn: (m) => logger.warn(String(m)), error: (m) => logger.error(String(m)) },
       });
       candidate.onSchemaLoadOrUpdate(({ apiSchema, coreSupergraphSdl }) => {

@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { waitFor } from '../../services/platform/testing/index.js';
 import { startGatewaySystem, type GatewaySystem, type GraphQLAnswer } from './harness/gateway.js';
@@ -232,6 +233,22 @@ describe('read-your-writes and the read side', () => {
     const ids = first.orders.edges.map((e) => e.node.id);
     expect(next.orders.edges.map((e) => e.node.id).some((id) => ids.includes(id))).toBe(false);
     expect(fromEdge.orders.edges.map((e) => e.node.id).slice(0, 2)).toEqual(ids.slice(1, 3));
+  });
+});
+
+describe('tracing', () => {
+  it("carries the caller's trace from the GraphQL request to the events the saga publishes", async () => {
+    const traceId = randomBytes(16).toString('hex');
+    const answer = await gs.gql<{ placeOrder: { order: { id: string } } }>(
+      placeOrder,
+      { input: orderInput({ customerId: 'cus_trace' }) },
+      { traceparent: `00-${traceId}-${randomBytes(8).toString('hex')}-01` },
+    );
+    const orderId = answer.data!.placeOrder.order.id;
+    // OrderPlaced was appended by the orders service inside the gRPC call the subgraph made.
+    const placed = await gs.system.nats.jsm.streams.getMessage('ORDERS_EVENTS', { last_by_subj: 'orders.events.OrderPlaced' });
+    expect(placed?.header.get('Orderflow-Correlation-Id')).toBe(orderId);
+    expect(placed?.header.get('traceparent')).toMatch(new RegExp(`^00-${traceId}-[0-9a-f]{16}-01$`));
   });
 });
 

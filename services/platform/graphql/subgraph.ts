@@ -14,6 +14,7 @@ import { expressMiddleware } from '@as-integrations/express5';
 import express from 'express';
 import { GraphQLError, GraphQLScalarType, parse, type GraphQLFormattedError } from 'graphql';
 import type { Logger } from '../logging.js';
+import { withTrace } from '../trace.js';
 import { sharedResolvers, sharedTypeDefs } from './scalars.js';
 
 const federationLink =
@@ -92,7 +93,11 @@ export async function startSubgraphServer<C extends BaseContext>(options: {
     plugins: [ApolloServerPluginDrainHttpServer({ httpServer: http }), ApolloServerPluginLandingPageDisabled(), ApolloServerPluginInlineTraceDisabled()],
   });
   await apollo.start();
-  app.use('/graphql', express.json({ limit: '1mb' }), expressMiddleware(apollo, { context: async () => subgraph.context() }));
+  const middleware = expressMiddleware(apollo, { context: async () => subgraph.context() });
+  // Resolvers run in a child span of the gateway's trace, so the gRPC calls they make carry it on.
+  app.use('/graphql', express.json({ limit: '1mb' }), (req, res, next) =>
+    withTrace({ traceparent: req.header('traceparent') }, () => middleware(req, res, next)),
+  );
   const host = options.host ?? '0.0.0.0';
   await new Promise<void>((resolve, reject) => {
     http.once('error', (err) => reject(new Error(`cannot serve the ${options.service} subgraph on ${host}:${options.port}: ${err.message}`)));

@@ -20,7 +20,7 @@ export interface GatewaySystem {
   /** Every service replica, by name. */
   services: Record<string, RunningService[]>;
   /** POSTs an operation to the gateway. */
-  gql<T = Record<string, any>>(query: string, variables?: Record<string, unknown>): Promise<GraphQLAnswer<T>>;
+  gql<T = Record<string, any>>(query: string, variables?: Record<string, unknown>, headers?: Record<string, string>): Promise<GraphQLAnswer<T>>;
   /** Like gql, failing with the errors when there are any. */
   data<T = Record<string, any>>(query: string, variables?: Record<string, unknown>): Promise<T>;
   /** A graphql-ws client of the gateway; closed with the system. */
@@ -49,8 +49,12 @@ export async function startGatewaySystem(options: { env?: Record<string, string>
   await gateway.ready();
   const clients: Client[] = [];
 
-  const gql = async <T>(query: string, variables: Record<string, unknown> = {}): Promise<GraphQLAnswer<T>> => {
-    const response = await fetch(gateway.url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ query, variables }) });
+  const gql = async <T>(query: string, variables: Record<string, unknown> = {}, headers: Record<string, string> = {}): Promise<GraphQLAnswer<T>> => {
+    const response = await fetch(gateway.url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', ...headers },
+      body: JSON.stringify({ query, variables }),
+    });
     return (await response.json()) as GraphQLAnswer<T>;
   };
 
