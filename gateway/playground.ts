@@ -43,14 +43,29 @@ const assets = new Map<string, { module: string; type: string }>([
 ]);
 
 const defaultQuery = `# Orderflow playground. Queries and mutations run over HTTP, subscriptions over WebSocket.
-#
-# Place an order (variables below), then watch it with:
-#   subscription { orderStatusChanged(orderId: "<id>") { status cursor order { total { amount currency } } } }
+# Run the operations in turn (the run button asks which):
+#   1. CreateProduct once, so there is something to order;
+#   2. PlaceOrder (its input is in the variables below), and copy the order id it returns;
+#   3. WatchOrder with that id: every status from PLACED on arrives live.
+# Try paymentToken tok_declined, tok_flaky or tok_timeout, or country "JP", for the other paths.
+
+mutation CreateProduct {
+  createProduct(input: { sku: "TEA-1", name: "Green tea", price: { amountMinor: 450, currency: "EUR" }, onHand: 100 }) {
+    sku available price { amount currency }
+  }
+}
 
 mutation PlaceOrder($input: PlaceOrderInput!) {
   placeOrder(input: $input) {
     version
     order { id status total { amount currency } }
+  }
+}
+
+subscription WatchOrder {
+  orderStatusChanged(orderId: "<paste the order id>") {
+    status cursor
+    order { items { quantity product { name } } payment { status } shipment { status } }
   }
 }
 `;
@@ -60,7 +75,7 @@ const defaultVariables = JSON.stringify(
     input: {
       customerId: 'cus_1',
       customerEmail: 'ada@example.com',
-      items: [{ productId: 'SKU-1', quantity: 1 }],
+      items: [{ productId: 'TEA-1', quantity: 2 }],
       shippingAddress: { recipient: 'Ada', line1: 'Main 1', city: 'Berlin', postalCode: '10115', country: 'DE' },
       paymentToken: 'tok_ok',
     },
