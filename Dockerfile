@@ -1,4 +1,4 @@
-# One image for every Orderflow service; the compose file picks the service with its command.
+# One image for every Orderflow service and the gateway; the compose file picks one with its command.
 FROM node:20-bookworm-slim
 WORKDIR /app
 ENV NODE_ENV=production
@@ -8,5 +8,6 @@ COPY tsconfig.json ./
 COPY generated ./generated
 COPY services ./services
 COPY scripts ./scripts
+COPY gateway ./gateway
 # Services run TypeScript through tsx's loader; SIGTERM reaches node directly (no npm wrapper).
 ENTRYPOINT ["node", "--import", "tsx", "scripts/service.ts"]

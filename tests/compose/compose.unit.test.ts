@@ -62,4 +62,11 @@ describe('docker-compose.yml', () => {
     expect(existsSync(new URL('../../Dockerfile', import.meta.url))).toBe(true);
     expect(readFileSync(new URL('../../Dockerfile', import.meta.url), 'utf8')).toContain('scripts/service.ts');
   });
+
+  it('copies into the image every folder the processes load code from', () => {
+    const dockerfile = readFileSync(new URL('../../Dockerfile', import.meta.url), 'utf8');
+    for (const folder of ['generated', 'services', 'scripts', 'gateway']) {
+      expect(dockerfile, `COPY ${folder}`).toMatch(new RegExp(`^COPY ${folder} \\./${folder}$`, 'm'));
+    }
+  });
 });
