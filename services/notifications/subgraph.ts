@@ -1,6 +1,7 @@
 // The notifications subgraph: the e-mails sent about an order (Order.notifications) or to a
 // customer. ListNotifications has no batch form, so Order.notifications costs one call per order
 // selected; listings of many orders should not select it.
+import { GraphQLError } from 'graphql';
 import { NotificationServiceService, type Notification } from '../../generated/orderflow/notifications/v1/notifications_service.js';
 import { grpcClient, viaGrpc, type SubgraphDefinition } from '../platform/index.js';
 
@@ -55,6 +56,14 @@ export function notificationsSubgraph(grpcTarget: string): SubgraphDefinition<No
           args: { customerId?: string | null; orderId?: string | null; first: number; after?: string | null },
           ctx: NotificationsContext,
         ) {
+          if (args.customerId && args.orderId) {
+            throw new GraphQLError('give customerId or orderId, not both', {
+              extensions: {
+                code: 'BAD_USER_INPUT',
+                fieldViolations: [{ field: 'orderId', path: ['orderId'], message: 'cannot be combined with customerId' }],
+              },
+            });
+          }
           const response = await viaGrpc(
             ctx.client.listNotifications({
               ...(args.customerId ? { customerId: args.customerId } : args.orderId ? { orderId: args.orderId } : {}),

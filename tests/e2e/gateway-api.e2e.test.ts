@@ -215,6 +215,8 @@ describe('read-your-writes and the read side', () => {
     expect(byCustomer.notifications.nodes.every((m) => m.order.id === placed.order.id)).toBe(true);
     const neither = await gs.gql(`{ notifications { nodes { id } } }`);
     expect(codes(neither)).toEqual(['BAD_USER_INPUT']);
+    const both = await gs.gql(`{ notifications(customerId: "cus_mail", orderId: "x") { nodes { id } } }`);
+    expect(both.errors![0]!.extensions).toMatchObject({ code: 'BAD_USER_INPUT', fieldViolations: [{ field: 'orderId' }] });
   });
 
   it('pages the orders connection with cursors', async () => {
