@@ -219,6 +219,20 @@ describe('read-your-writes and the read side', () => {
     expect(both.errors![0]!.extensions).toMatchObject({ code: 'BAD_USER_INPUT', fieldViolations: [{ field: 'orderId' }] });
   });
 
+  it('filters the orders connection by status', async () => {
+    const declined = await place({ customerId: 'cus_filter', paymentToken: 'tok_declined' });
+    const ok = await place({ customerId: 'cus_filter' });
+    await waitUntilTerminal([declined.order.id, ok.order.id], 'cus_filter');
+    const byStatus = async (status: string[]) =>
+      (await gs.data<{ orders: { nodes: { id: string }[] } }>(`query($s: [OrderStatus!]) { orders(customerId: "cus_filter", status: $s) { nodes { id } } }`, { s: status }))
+        .orders.nodes.map((o) => o.id);
+    expect(await byStatus(['CANCELLED'])).toEqual([declined.order.id]);
+    expect(await byStatus(['COMPLETED'])).toEqual([ok.order.id]);
+    expect((await byStatus(['COMPLETED', 'CANCELLED'])).sort()).toEqual([declined.order.id, ok.order.id].sort());
+    const invalid = await gs.gql(`{ orders(status: [LOST]) { nodes { id } } }`);
+    expect(codes(invalid)).toEqual(['GRAPHQL_VALIDATION_FAILED']);
+  });
+
   it('pages the orders connection with cursors', async () => {
     const first = await gs.data<{ orders: { edges: { cursor: string; node: { id: string } }[]; pageInfo: { hasNextPage: boolean; endCursor: string } } }>(
       `{ orders(customerId: "cus_api", first: 3) { edges { cursor node { id } } pageInfo { hasNextPage endCursor } } }`,
