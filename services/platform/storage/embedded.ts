@@ -2,6 +2,7 @@ import { mkdir } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { join, resolve } from 'node:path';
 import { assertCollectionName } from './checks.js';
+import { appendThroughOpenFile } from './embedded-append.js';
 import { EmbeddedCollection, type Datastore } from './embedded-collection.js';
 import type { Collection, Doc, DocumentStore } from './types.js';
 
@@ -93,6 +94,7 @@ function datastoreOf(engine: Engine, name: string): Promise<Datastore> {
   if (entry === undefined) {
     // timestampData stays off: documents hold only the caller's fields.
     const datastore = new NedbDatastore({ filename: join(engine.dir, `${name}.db`), timestampData: false });
+    appendThroughOpenFile(datastore);
     const ready = datastore.loadDatabaseAsync().then(() => {
       startCompaction(engine, datastore);
       return datastore;
