@@ -16,7 +16,6 @@ import {
   encodeMessage,
   grpcClient,
   jetStreamPublisher,
-  openDocumentStore,
   runConsumer,
   silentLogger,
   type Contract,
@@ -26,7 +25,7 @@ import {
   type Nats,
   type RunningConsumer,
 } from '../platform/index.js';
-import { startNatsServer, waitFor, type TestNatsServer } from '../platform/testing/index.js';
+import { startNatsServer, waitFor, type TestNatsServer, testStorage } from '../platform/testing/index.js';
 import { productsCollection, type ProductDocument } from './product.js';
 import { bootInventory, inventoryCommandsConsumer, type InventoryService } from './service.js';
 
@@ -88,7 +87,8 @@ export interface InventoryHarness {
 export async function startInventoryHarness(): Promise<InventoryHarness> {
   const server: TestNatsServer = await startNatsServer();
   const dataDir = await mkdtemp(join(tmpdir(), 'orderflow-inventory-'));
-  const store = await openDocumentStore({ dataDir });
+  const storage = testStorage(dataDir);
+  const store = await storage.open('inventory');
   const logLines: Record<string, unknown>[] = [];
   const destination = new Writable({
     write(chunk: Buffer, _encoding, done) {
@@ -102,7 +102,7 @@ export async function startInventoryHarness(): Promise<InventoryHarness> {
 
   const boot = async () => {
     const replica = await bootInventory(
-      { NATS_URL: server.url, DATA_DIR: dataDir, GRPC_HOST: '127.0.0.1', GRPC_PORT: '0' },
+      { NATS_URL: server.url, ...storage.env, GRPC_HOST: '127.0.0.1', GRPC_PORT: '0' },
       { logger: logger.child({ replica: replicas.length + 1 }), store, now: () => testNow },
     );
     replicas.push(replica);
@@ -182,6 +182,7 @@ export async function startInventoryHarness(): Promise<InventoryHarness> {
       for (const replica of replicas) await replica.close();
       await nats.nc.drain();
       await store.close();
+      await storage.dispose();
       await server.stop();
       await rm(dataDir, { recursive: true, force: true });
     },

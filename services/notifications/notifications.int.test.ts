@@ -14,13 +14,12 @@ import {
   grpcClient,
   jetStreamPublisher,
   listDeadLetters,
-  openDocumentStore,
   silentLogger,
   type Contract,
   type DocumentStore,
   type Nats,
 } from '../platform/index.js';
-import { bufCurl, freePort, observeEvents, startNatsServer, waitFor, type EventObserver, type TestNatsServer } from '../platform/testing/index.js';
+import { bufCurl, freePort, observeEvents, startNatsServer, waitFor, type EventObserver, type TestNatsServer, testStorage, type TestStorage } from '../platform/testing/index.js';
 import { bootNotifications, type NotificationsService } from './service.js';
 
 let server: TestNatsServer;
@@ -29,6 +28,7 @@ let smtp: SMTPServer;
 let smtpPort: number;
 let dataDir: string;
 let store: DocumentStore;
+let storage: TestStorage;
 let observer: EventObserver;
 const replicas: NotificationsService[] = [];
 const inbox: ParsedMail[] = [];
@@ -63,8 +63,9 @@ beforeAll(async () => {
   });
   await new Promise<void>((resolve) => smtp.listen(smtpPort, '127.0.0.1', resolve));
   dataDir = await mkdtemp(join(tmpdir(), 'orderflow-notifications-'));
-  store = await openDocumentStore({ dataDir: join(dataDir, 'store') });
-  const env = { NATS_URL: server.url, DATA_DIR: dataDir, GRPC_HOST: '127.0.0.1', GRPC_PORT: '0', SMTP_URL: `smtp://127.0.0.1:${smtpPort}` };
+  storage = testStorage(join(dataDir, 'store'));
+  store = await storage.open('notifications');
+  const env = { NATS_URL: server.url, ...storage.env, GRPC_HOST: '127.0.0.1', GRPC_PORT: '0', SMTP_URL: `smtp://127.0.0.1:${smtpPort}` };
   // Two replicas sharing the store and the durables.
   for (let i = 0; i < 2; i++) replicas.push(await bootNotifications(env, { logger: silentLogger(), store }));
   observer = await observeEvents(nats, 'NOTIFICATIONS_EVENTS');
@@ -74,6 +75,7 @@ afterAll(async () => {
   await observer?.stop();
   for (const r of replicas) await r.close();
   await store?.close();
+  await storage?.dispose();
   await nats?.nc.drain();
   await new Promise<void>((resolve) => (smtp ? smtp.close(() => resolve()) : resolve()));
   await server?.stop();
@@ -185,7 +187,8 @@ describe('notifications into a mailbox folder', () => {
     // The SMTP replicas share the durables; stop them so this replica gets the event.
     for (const r of replicas.splice(0)) await r.close();
     const mailboxDir = join(dataDir, 'mailbox-test');
-    const mailboxStore = await openDocumentStore({ dataDir: join(dataDir, 'mailbox-store') });
+    const mailboxStorage = testStorage(join(dataDir, 'mailbox-store'));
+    const mailboxStore = await mailboxStorage.open('notifications');
     const service = await bootNotifications(
       { NATS_URL: server.url, DATA_DIR: dataDir, GRPC_HOST: '127.0.0.1', GRPC_PORT: '0', MAILBOX_DIR: mailboxDir },
       { logger: silentLogger(), store: mailboxStore },
@@ -202,5 +205,6 @@ describe('notifications into a mailbox folder', () => {
     expect(parsed.messageId).toBe(`<${orderId}:OrderPlaced@orderflow.local>`);
     await service.close();
     await mailboxStore.close();
+    await mailboxStorage.dispose();
   });
 });

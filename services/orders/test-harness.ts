@@ -17,7 +17,6 @@ import {
   grpcClient,
   jetStreamPublisher,
   listDeadLetters,
-  openDocumentStore,
   silentLogger,
   type DeadLetter,
   type DocumentStore,
@@ -25,7 +24,7 @@ import {
   type Nats,
   type RunningService,
 } from '../platform/index.js';
-import { captureLogs, startNatsServer, waitFor, type TestNatsServer } from '../platform/testing/index.js';
+import { captureLogs, startNatsServer, testStorage, waitFor, type TestNatsServer } from '../platform/testing/index.js';
 import { bootShipping } from '../shipping/index.js';
 import { bootOrders, type OrdersService } from './service.js';
 
@@ -85,11 +84,12 @@ export interface OrdersHarness {
 export async function startOrdersHarness(env: Record<string, string> = {}): Promise<OrdersHarness> {
   const server: TestNatsServer = await startNatsServer();
   const dataDir = await mkdtemp(join(tmpdir(), 'orderflow-orders-'));
+  const storage = testStorage(dataDir);
   const stores = Object.fromEntries(
-    await Promise.all((['orders', 'inventory', 'payments', 'shipping'] as const).map(async (n) => [n, await openDocumentStore({ dataDir: join(dataDir, n) })])),
+    await Promise.all((['orders', 'inventory', 'payments', 'shipping'] as const).map(async (n) => [n, await storage.open(n)])),
   ) as Record<'orders' | Participant, DocumentStore>;
   const { logger, lines: logLines } = captureLogs('orders');
-  const baseEnv = { NATS_URL: server.url, DATA_DIR: dataDir, GRPC_HOST: '127.0.0.1', GRPC_PORT: '0', ...fastEnv, ...env };
+  const baseEnv = { NATS_URL: server.url, ...storage.env, GRPC_HOST: '127.0.0.1', GRPC_PORT: '0', ...fastEnv, ...env };
   const participants: Partial<Record<Participant, RunningService>> = {};
   const clients: { close(): void }[] = [];
   const track = <C extends { close(): void }>(c: C): C => (clients.push(c), c);
@@ -191,6 +191,7 @@ export async function startOrdersHarness(env: Record<string, string> = {}): Prom
       for (const p of ['shipping', 'payments', 'inventory'] as const) await participants[p]?.close();
       await nats.nc.drain();
       for (const store of Object.values(stores)) await store.close();
+      await storage.dispose();
       await server.stop();
       await rm(dataDir, { recursive: true, force: true });
     },

@@ -4,22 +4,26 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { openDocumentStore, type DocumentStore } from '../platform/index.js';
+import type { DocumentStore } from '../platform/index.js';
 import { GatewayClosedError, GatewayRejectedError, GatewayUnavailableError } from './gateway.js';
 import { readGatewayLedger, SimulatedCardGateway } from './simulated-gateway.js';
+import { testStorage, type TestStorage } from '../platform/testing/index.js';
 
 const eur = (amountMinor: number) => ({ amountMinor, currency: 'EUR' });
 
 let dataDir: string;
 let store: DocumentStore;
+let storage: TestStorage;
 let gateway: SimulatedCardGateway;
 beforeAll(async () => {
   dataDir = await mkdtemp(join(tmpdir(), 'orderflow-gateway-'));
-  store = await openDocumentStore({ dataDir });
+  storage = testStorage(dataDir);
+  store = await storage.open('payments');
   gateway = new SimulatedCardGateway({ store, latencyMs: 1, flakyFailures: 2, timeoutDelayMs: 300 });
 });
 afterAll(async () => {
   await store.close();
+  await storage.dispose();
   await rm(dataDir, { recursive: true, force: true });
 });
 

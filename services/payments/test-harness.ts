@@ -14,7 +14,6 @@ import {
   grpcClient,
   jetStreamPublisher,
   listDeadLetters,
-  openDocumentStore,
   silentLogger,
   type DeadLetter,
   type DocumentStore,
@@ -30,8 +29,7 @@ import {
   waitFor,
   type EventObserver,
   type Observed,
-  type TestNatsServer,
-} from '../platform/testing/index.js';
+  type TestNatsServer, testStorage } from '../platform/testing/index.js';
 import { bootPayments, paymentsCommandsConsumer, type PaymentsOverrides, type PaymentsService } from './service.js';
 import { readGatewayLedger, type GatewayLedger } from './simulated-gateway.js';
 
@@ -79,14 +77,15 @@ export interface PaymentsHarness {
 export async function startPaymentsHarness(env: Record<string, string> = {}, overrides: PaymentsOverrides = {}): Promise<PaymentsHarness> {
   const server: TestNatsServer = await startNatsServer();
   const dataDir = await mkdtemp(join(tmpdir(), 'orderflow-payments-'));
-  const store = await openDocumentStore({ dataDir });
+  const storage = testStorage(dataDir);
+  const store = await storage.open('payments');
   const { logger, lines: logLines } = captureLogs('payments');
   const replicas: PaymentsService[] = [];
   const clients: GrpcClient<typeof PaymentServiceService>[] = [];
 
   const boot = async () => {
     const replica = await bootPayments(
-      { NATS_URL: server.url, DATA_DIR: dataDir, GRPC_HOST: '127.0.0.1', GRPC_PORT: '0', ...fastEnv, ...env },
+      { NATS_URL: server.url, ...storage.env, GRPC_HOST: '127.0.0.1', GRPC_PORT: '0', ...fastEnv, ...env },
       { logger: logger.child({ replica: replicas.length + 1 }), store, ...overrides },
     );
     replicas.push(replica);
@@ -153,6 +152,7 @@ export async function startPaymentsHarness(env: Record<string, string> = {}, ove
       for (const replica of replicas) await replica.close();
       await nats.nc.drain();
       await store.close();
+      await storage.dispose();
       await server.stop();
       await rm(dataDir, { recursive: true, force: true });
     },

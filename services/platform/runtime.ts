@@ -10,15 +10,17 @@ import { createLogger, type Logger } from './logging.js';
 import { runConsumer, type RunConsumerOptions, type RunningConsumer } from './messaging/consumer.js';
 import { jetStreamPublisher } from './messaging/envelope.js';
 import { connectNats, deadLetterStream, ensureStream, type Nats, type StreamSpec } from './messaging/nats.js';
-import { openDocumentStore, type DocumentStore } from './storage/index.js';
+import { openServiceStore, serviceDatabaseName, type DocumentStore } from './storage/index.js';
 
 /** What a service process needs to start its runtime; each main.ts parses it from the environment. */
 export interface RuntimeSettings {
   /** Service name: log field, NATS connection name, data subfolder. */
   service: string;
   natsUrl: string;
-  /** When set, MongoDB; else the embedded engine under `<dataDir>/<service>`. */
+  /** When set, MongoDB (the service's own database); else the embedded engine under `<dataDir>/<service>`. */
   mongodbUri?: string | undefined;
+  /** The service's MongoDB database; default `<db of the URI, or orderflow>_<service>`. */
+  mongodbDatabase?: string | undefined;
   dataDir: string;
   logLevel?: string;
   /** Streams this service publishes to or consumes from; provisioned idempotently at start. */
@@ -65,10 +67,20 @@ export async function startRuntime(settings: RuntimeSettings): Promise<Runtime> 
       settings.store ??
       lifecycle.add(
         'storage',
-        await openDocumentStore({ mongodbUri: settings.mongodbUri, dataDir: join(settings.dataDir, settings.service) }),
+        await openServiceStore({
+          service: settings.service,
+          mongodbUri: settings.mongodbUri,
+          mongodbDatabase: settings.mongodbDatabase,
+          dataDir: settings.dataDir,
+        }),
         (s) => s.close(),
       );
-    logger.info({ storage: store.kind }, 'storage open');
+    logger.info(
+      settings.mongodbUri
+        ? { storage: store.kind, database: settings.mongodbDatabase ?? serviceDatabaseName(settings.mongodbUri, settings.service) }
+        : { storage: store.kind, dir: join(settings.dataDir, settings.service) },
+      'storage open',
+    );
     const nats = lifecycle.add(
       'nats',
       await connectNats({ url: settings.natsUrl, name: `${settings.service}-${instanceId}`, logger }),
@@ -151,6 +163,7 @@ export async function startService(
     service,
     natsUrl: config.NATS_URL,
     mongodbUri: config.MONGODB_URI,
+    mongodbDatabase: config.MONGODB_DATABASE,
     dataDir: config.DATA_DIR,
     logLevel: config.LOG_LEVEL,
     streams,

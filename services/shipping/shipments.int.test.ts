@@ -9,7 +9,6 @@ import {
   createEventStore,
   createLogger,
   IllegalStateError,
-  openDocumentStore,
   silentLogger,
   type DocumentStore,
   type EventStore,
@@ -17,16 +16,19 @@ import {
 import { shipmentStream } from './shipment.js';
 import { createShipments, type Shipments } from './shipments.js';
 import { berlin, testNow } from './test-harness.js';
+import { testStorage, type TestStorage } from '../platform/testing/index.js';
 
 let dataDir: string;
 let store: DocumentStore;
+let storage: TestStorage;
 let events: EventStore;
 let shipments: Shipments;
 const logLines: { msg: string; orderId: string }[] = [];
 
 beforeAll(async () => {
   dataDir = await mkdtemp(join(tmpdir(), 'orderflow-shipments-'));
-  store = await openDocumentStore({ dataDir });
+  storage = testStorage(dataDir);
+  store = await storage.open('shipping');
   events = createEventStore({ store, logger: silentLogger() }); // no publisher: nothing leaves
   await events.start();
   const logger = createLogger({ service: 'shipping', level: 'debug', destination: { write: (line: string) => void logLines.push(JSON.parse(line)) } });
@@ -36,6 +38,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await events?.close();
   await store?.close();
+  await storage?.dispose();
   await rm(dataDir, { recursive: true, force: true });
 });
 

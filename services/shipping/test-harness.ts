@@ -13,7 +13,6 @@ import {
   encodeMessage,
   grpcClient,
   jetStreamPublisher,
-  openDocumentStore,
   silentLogger,
   type CommandContract,
   type DocumentStore,
@@ -30,8 +29,7 @@ import {
   waitFor,
   type EventObserver,
   type Observed,
-  type TestNatsServer,
-} from '../platform/testing/index.js';
+  type TestNatsServer, testStorage } from '../platform/testing/index.js';
 import { bootShipping, shippingCommandsConsumer, type ShippingService } from './service.js';
 
 export type { Observed };
@@ -81,14 +79,15 @@ export interface ShippingHarness {
 export async function startShippingHarness(env: Record<string, string> = {}): Promise<ShippingHarness> {
   const server: TestNatsServer = await startNatsServer();
   const dataDir = await mkdtemp(join(tmpdir(), 'orderflow-shipping-'));
-  const store = await openDocumentStore({ dataDir });
+  const storage = testStorage(dataDir);
+  const store = await storage.open('shipping');
   const { logger, lines: logLines } = captureLogs('shipping');
   const replicas: ShippingService[] = [];
   const clients: GrpcClient<typeof ShippingServiceService>[] = [];
 
   const boot = async () => {
     const replica = await bootShipping(
-      { NATS_URL: server.url, DATA_DIR: dataDir, GRPC_HOST: '127.0.0.1', GRPC_PORT: '0', ...env },
+      { NATS_URL: server.url, ...storage.env, GRPC_HOST: '127.0.0.1', GRPC_PORT: '0', ...env },
       { logger: logger.child({ replica: replicas.length + 1 }), store, now: () => testNow },
     );
     replicas.push(replica);
@@ -143,6 +142,7 @@ export async function startShippingHarness(env: Record<string, string> = {}): Pr
       for (const replica of replicas) await replica.close();
       await nats.nc.drain();
       await store.close();
+      await storage.dispose();
       await server.stop();
       await rm(dataDir, { recursive: true, force: true });
     },

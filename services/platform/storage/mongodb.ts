@@ -2,12 +2,18 @@ import { randomUUID } from 'node:crypto';
 import {
   MongoBulkWriteError,
   MongoClient,
+  MongoError,
+  MongoNetworkError,
   MongoServerError,
+  MongoServerSelectionError,
+  MongoTopologyClosedError,
   type Collection as MongoCollection,
   type Db,
   type Document,
+  type MongoClientOptions,
   type UpdateFilter,
 } from 'mongodb';
+import { UnavailableError } from '../errors.js';
 import { assertCollectionName, assertUpdate, isPlainObject } from './checks.js';
 import {
   DuplicateKeyError,
@@ -50,9 +56,7 @@ export async function openMongoStore(uri: string, options: MongoStoreOptions = {
 async function acquireClient(uri: string): Promise<SharedClient> {
   let shared = clients.get(uri);
   if (shared === undefined) {
-    // ignoreUndefined: an optional field left undefined is omitted, as the embedded engine does,
-    // instead of being stored as null.
-    const client = new MongoClient(uri, { ignoreUndefined: true });
+    const client = new MongoClient(uri, mongoClientOptions(uri));
     shared = { client, connected: client.connect(), refs: 0 };
     clients.set(uri, shared);
   }
@@ -65,8 +69,25 @@ async function acquireClient(uri: string): Promise<SharedClient> {
     shared.refs -= 1;
     if (clients.get(uri) === shared) clients.delete(uri);
     if (shared.refs === 0) await shared.client.close().catch(() => undefined);
-    throw error;
+    throw toUnavailableError('connect', error) ?? error;
   }
+}
+
+/**
+ * The client settings every Orderflow store uses. ignoreUndefined: an optional field left
+ * undefined is omitted, as the embedded engine does, instead of being stored as null. Every write
+ * is acknowledged by a majority and journaled: a commit is the outbox record, so an acknowledged
+ * append must survive a primary failover (a `w=` or `journal=` in the URI still wins, for
+ * deployments that choose otherwise). Server selection gives up after 5 s instead of the driver's
+ * 30 s, so a caller gets UNAVAILABLE while it is still waiting for an answer.
+ */
+export function mongoClientOptions(uri: string): MongoClientOptions {
+  const explicitWriteConcern = /[?&](w|journal|wtimeoutMS)=/i.test(uri);
+  return {
+    ignoreUndefined: true,
+    serverSelectionTimeoutMS: 5_000,
+    ...(explicitWriteConcern ? {} : { writeConcern: { w: 'majority', journal: true } }),
+  };
 }
 
 async function releaseClient(uri: string, shared: SharedClient): Promise<void> {
@@ -212,7 +233,7 @@ class MongoBackedCollection<T extends Doc> implements Collection<T> {
     try {
       return await operation();
     } catch (error) {
-      throw toDuplicateKeyError(this.name, error) ?? error;
+      throw toDuplicateKeyError(this.name, error) ?? toUnavailableError(this.name, error) ?? error;
     }
   }
 }
@@ -239,6 +260,43 @@ function pinsId(filter: Filter): boolean {
 }
 
 const DUPLICATE_KEY_CODES = new Set([11000, 11001]);
+
+// Server errors that say "not now" rather than "never": no primary, shutting down, interrupted,
+// write concern not satisfied in time. See the server's error_codes.yml.
+const TRANSIENT_SERVER_CODES = new Set([
+  6, // HostUnreachable
+  7, // HostNotFound
+  89, // NetworkTimeout
+  91, // ShutdownInProgress
+  189, // PrimarySteppedDown
+  262, // ExceededTimeLimit
+  9001, // SocketException
+  10107, // NotWritablePrimary
+  11600, // InterruptedAtShutdown
+  11602, // InterruptedDueToReplStateChange
+  13435, // NotPrimaryNoSecondaryOk
+  13436, // NotPrimaryOrSecondary
+  64, // WriteConcernFailed (wtimeout)
+]);
+
+/**
+ * Network, timeout and server-selection failures, and server errors the driver labels retryable,
+ * are the store being unreachable right now: UnavailableError (gRPC UNAVAILABLE), never INTERNAL.
+ */
+export function toUnavailableError(collection: string, error: unknown): UnavailableError | undefined {
+  if (!(error instanceof MongoError)) return undefined;
+  const transient =
+    error instanceof MongoNetworkError ||
+    error instanceof MongoServerSelectionError ||
+    error instanceof MongoTopologyClosedError ||
+    error.name === 'MongoTimeoutError' ||
+    error.name === 'MongoOperationTimeoutError' ||
+    error.hasErrorLabel('RetryableWriteError') ||
+    error.hasErrorLabel('TransientTransactionError') ||
+    (error instanceof MongoServerError && TRANSIENT_SERVER_CODES.has(Number(error.code)));
+  if (!transient) return undefined;
+  return new UnavailableError(`storage unavailable (${collection}): ${error.message}`, { cause: error });
+}
 
 function toDuplicateKeyError(collection: string, error: unknown): DuplicateKeyError | undefined {
   if (!(error instanceof MongoServerError) || !DUPLICATE_KEY_CODES.has(Number(error.code))) return undefined;
