@@ -8,6 +8,7 @@ import { ConcurrencyError } from '../errors.js';
 import { silentLogger } from '../logging.js';
 import { jetStreamPublisher, type MessagePublisher } from '../messaging/envelope.js';
 import { connectNats, ensureStream, type Nats } from '../messaging/nats.js';
+import { testMongodbUri, withDatabase } from '../testing/storage.js';
 import { openDocumentStore, type DocumentStore } from '../storage/index.js';
 import { startNatsServer, type TestNatsServer } from '../testing/nats-server.js';
 import { waitFor } from '../testing/wait.js';
@@ -25,12 +26,6 @@ const text = (data: Uint8Array) => new TextDecoder().decode(data);
 interface StoreTarget {
   dataDir: string;
   mongodbUri?: string;
-}
-
-function withDatabase(uri: string, db: string): string {
-  const url = new URL(uri);
-  url.pathname = `/${db}`;
-  return url.toString();
 }
 
 let server: TestNatsServer;
@@ -211,9 +206,13 @@ function describeEventStoreContract(engine: string, newTarget: () => Promise<Sto
         appended += chunk.toString().split('\n').filter((l) => l.startsWith('appended')).length;
       });
       const exited = new Promise((resolve) => child.on('exit', resolve));
-      await waitFor('the writer to append 300 events', () => appended >= 300, { timeoutMs: 30_000 });
-      child.kill('SIGKILL');
-      await exited;
+      try {
+        await waitFor('the writer to append 300 events', () => appended >= 300, { timeoutMs: 60_000 });
+      } finally {
+        // Also when the wait failed: a writer left running would append into the next test's stream.
+        child.kill('SIGKILL');
+        await exited;
+      }
       expect(appended).toBeLessThan(1_000); // it really died mid-way
 
       store = await openDocumentStore(target);
@@ -233,11 +232,11 @@ describeEventStoreContract('the embedded engine', async () => ({
   dataDir: await mkdtemp(join(tmpdir(), 'orderflow-events-')),
 }));
 
-describe.runIf(process.env.MONGODB_URI)('with MongoDB', () => {
+describe.runIf(testMongodbUri)('with MongoDB', () => {
   let n = 0;
   describeEventStoreContract('MongoDB', async () => ({
     dataDir: await mkdtemp(join(tmpdir(), 'orderflow-events-')),
-    mongodbUri: withDatabase(process.env.MONGODB_URI ?? '', `orderflow_test_${process.pid}_${Date.now()}_${++n}`),
+    mongodbUri: withDatabase(testMongodbUri ?? '', `orderflow_test_${process.pid}_${Date.now()}_${++n}`),
   }));
 });
 

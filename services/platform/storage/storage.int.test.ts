@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { MongoClient } from 'mongodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DuplicateKeyError, openDocumentStore, openEmbeddedStore, openMongoStore } from './index.js';
+import { serverDifferences } from '../testing/ferretdb.js';
 import { describeStoreContract } from './store-contract.js';
 
 describe('embedded engine', () => {
@@ -70,7 +71,7 @@ describe('embedded engine', () => {
   });
 });
 
-describe.runIf(Boolean(process.env.MONGODB_URI))('MongoDB', () => {
+describe.runIf(Boolean(process.env.MONGODB_URI))('MongoDB', async () => {
   const uri = process.env.MONGODB_URI ?? '';
   const dbName = `orderflow_test_${process.pid}_${Date.now().toString(36)}`;
   afterAll(async () => {
@@ -82,7 +83,7 @@ describe.runIf(Boolean(process.env.MONGODB_URI))('MongoDB', () => {
     }
   });
 
-  describeStoreContract('MongoDB', () => openMongoStore(uri, { dbName }));
+  describeStoreContract('MongoDB', () => openMongoStore(uri, { dbName }), await serverDifferences(uri));
 
   it('shares one client per URI until the last store closes', async () => {
     const [a, b] = await Promise.all([openMongoStore(uri, { dbName }), openMongoStore(uri, { dbName })]);
