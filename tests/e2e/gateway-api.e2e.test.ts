@@ -82,9 +82,9 @@ describe('no N+1', () => {
 
   /** The gRPC calls one query costs, by method. */
   async function callsOf(first: number) {
-    const before = gs.grpcCalls();
+    const before = await gs.grpcCalls();
     const { orders } = await gs.data<{ orders: { edges: { node: Record<string, any> }[] } }>(listing, { first });
-    const after = gs.grpcCalls();
+    const after = await gs.grpcCalls();
     const delta: Record<string, number> = {};
     for (const [method, count] of Object.entries(after)) if (count !== (before[method] ?? 0)) delta[method] = count - (before[method] ?? 0);
     return { nodes: orders.edges.map((e) => e.node), delta };
@@ -152,7 +152,7 @@ describe('errors', () => {
   });
 
   it('refuses operations nested too deep or selecting too many fields, before calling any service', async () => {
-    const before = gs.grpcCalls();
+    const before = await gs.grpcCalls();
     // order → customer → orders → nodes → customer → ... : 4 levels per round, 16 in all.
     const nested = Array.from({ length: 4 }).reduce<string>((inner) => `customer { orders { nodes { id ${inner} } } }`, 'status');
     const deep = await gs.gql(`{ order(id: "x") { ${nested} } }`);
@@ -163,7 +163,7 @@ describe('errors', () => {
     const wide = await gs.gql(`{ ${aliases} }`);
     expect(codes(wide)).toContain('GRAPHQL_VALIDATION_FAILED');
     expect(wide.errors!.map((e) => e.message)).toContain('the operation selects 1002 fields; the limit is 1000');
-    expect(gs.grpcCalls()).toEqual(before);
+    expect(await gs.grpcCalls()).toEqual(before);
   });
 
   it('tells a subscription sent over HTTP where subscriptions are served', async () => {

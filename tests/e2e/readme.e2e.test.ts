@@ -47,7 +47,7 @@ it('runs every grpcurl example of the README through reflection', async () => {
   const examples = grpcExamples();
   expect(examples.length).toBeGreaterThanOrEqual(10);
   // The README's ports are npm start's; here each service listens where the test started it.
-  const portOf = new Map<number, number>(serviceTable.map((s) => [s.grpcPort, gs.services[s.name]![0]!.grpcPort]));
+  const portOf = new Map<number, number>(serviceTable.map((s) => [s.grpcPort, gs.system.grpcPort(s.name)]));
   let orderId = '';
   for (const example of examples) {
     const port = portOf.get(example.port);

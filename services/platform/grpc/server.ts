@@ -73,6 +73,7 @@ export async function startGrpcServer(options: GrpcServerOptions): Promise<GrpcS
   const instanceId = randomUUID();
   const version = options.version ?? process.env.npm_package_version ?? '0.0.0';
 
+  const calls: Record<string, number> = {};
   const serverInfo: ServiceBinding = {
     definition: ServerInfoServiceService,
     implementation: implement(
@@ -86,6 +87,7 @@ export async function startGrpcServer(options: GrpcServerOptions): Promise<GrpcS
             instanceId,
             startedAt,
             uptime: { seconds: Math.floor(uptimeMs / 1000), nanos: (uptimeMs % 1000) * 1_000_000 },
+            calls: { ...calls },
           };
         },
       },
@@ -98,7 +100,6 @@ export async function startGrpcServer(options: GrpcServerOptions): Promise<GrpcS
     if (!index.hasService(name)) throw new Error(`service ${name} is not in generated/descriptors.binpb; run npm run gen`);
   }
   const reflected = reflectionServices(index, () => [...names, 'grpc.reflection.v1.ServerReflection', 'grpc.reflection.v1alpha.ServerReflection']);
-  const calls: Record<string, number> = {};
   for (const binding of served) server.addService(binding.definition, counted(binding, calls));
   for (const binding of [{ definition: health.definition, implementation: health.implementation }, ...reflected]) {
     server.addService(binding.definition, binding.implementation);

@@ -1,12 +1,8 @@
-// The whole system behind the GraphQL gateway, in one process: every service once (each serving
-// its subgraph on a free port), the gateway composing them, and clients that speak only GraphQL:
+// The whole system behind the GraphQL gateway, every piece its own OS process: every service once
+// (each serving its subgraph), the gateway composing them, and clients that speak only GraphQL:
 // HTTP for queries and mutations, graphql-ws for subscriptions.
 import { createClient, type Client } from 'graphql-ws';
 import WebSocket from 'ws';
-import { startGateway, type RunningGateway } from '../../../gateway/server.js';
-import { bootNotifications } from '../../../services/notifications/index.js';
-import { silentLogger, type RunningService } from '../../../services/platform/index.js';
-import { bootQuery } from '../../../services/query/index.js';
 import { startSystem, type System } from './system.js';
 
 export interface GraphQLAnswer<T = Record<string, any>> {
@@ -16,37 +12,23 @@ export interface GraphQLAnswer<T = Record<string, any>> {
 
 export interface GatewaySystem {
   system: System;
-  gateway: RunningGateway;
-  /** Every service replica, by name. */
-  services: Record<string, RunningService[]>;
+  /** The gateway's endpoints. */
+  gateway: { url: string; wsUrl: string; port: number; playgroundUrl: string };
   /** POSTs an operation to the gateway. */
   gql<T = Record<string, any>>(query: string, variables?: Record<string, unknown>, headers?: Record<string, string>): Promise<GraphQLAnswer<T>>;
   /** Like gql, failing with the errors when there are any. */
   data<T = Record<string, any>>(query: string, variables?: Record<string, unknown>): Promise<T>;
   /** A graphql-ws client of the gateway; closed with the system. */
   ws(): Client;
-  /** gRPC calls answered by every replica of every service so far, by method path. */
-  grpcCalls(): Record<string, number>;
+  /** gRPC calls answered by every service process so far, by method path. */
+  grpcCalls(): Promise<Record<string, number>>;
   close(): Promise<void>;
 }
 
 export async function startGatewaySystem(options: { env?: Record<string, string> } = {}): Promise<GatewaySystem> {
-  const system = await startSystem({ replicas: 1, ...(options.env ? { env: options.env } : {}) });
-  const env = { NATS_URL: system.natsUrl, DATA_DIR: system.dataDir, GRPC_HOST: '127.0.0.1', GRPC_PORT: '0', GRAPHQL_HOST: '127.0.0.1', LOG_LEVEL: 'silent' };
-  const query = await bootQuery({ ...env, QUERY_WAIT_MS: '3000' }, { logger: silentLogger() });
-  const notifications = await bootNotifications(env, { logger: silentLogger() });
-  const services: Record<string, RunningService[]> = { ...system.replicas, query: [query], notifications: [notifications] };
-  const gateway = await startGateway({
-    subgraphs: Object.entries(services).map(([name, replicas]) => ({ name, url: replicas[0]!.graphqlUrl })),
-    js: system.nats.js,
-    logger: silentLogger(),
-    port: 0,
-    host: '127.0.0.1',
-    limits: { maxDepth: 12, maxFields: 1000 },
-    maxTokens: 10_000,
-    pollIntervalMs: 60_000,
-  });
-  await gateway.ready();
+  const system = await startSystem({ replicas: 1, extra: ['query', 'notifications'], gateway: true, ...(options.env ? { env: options.env } : {}) });
+  const port = system.gatewayPort!;
+  const gateway = { url: system.gatewayUrl!, wsUrl: `ws://127.0.0.1:${port}/graphql`, port, playgroundUrl: `http://127.0.0.1:${port}/` };
   const clients: Client[] = [];
 
   const gql = async <T>(query: string, variables: Record<string, unknown> = {}, headers: Record<string, string> = {}): Promise<GraphQLAnswer<T>> => {
@@ -61,7 +43,6 @@ export async function startGatewaySystem(options: { env?: Record<string, string>
   return {
     system,
     gateway,
-    services,
     gql,
     async data<T>(query: string, variables: Record<string, unknown> = {}) {
       const answer = await gql<T>(query, variables);
@@ -73,18 +54,9 @@ export async function startGatewaySystem(options: { env?: Record<string, string>
       clients.push(client);
       return client;
     },
-    grpcCalls() {
-      const total: Record<string, number> = {};
-      for (const replica of Object.values(services).flat()) {
-        for (const [method, n] of Object.entries(replica.grpcCalls())) total[method] = (total[method] ?? 0) + n;
-      }
-      return total;
-    },
+    grpcCalls: () => system.grpcCalls(),
     async close() {
       for (const client of clients) await client.dispose();
-      await gateway.close();
-      await notifications.close();
-      await query.close();
       await system.close();
     },
   };

@@ -1,32 +1,29 @@
-// The whole system in one process, as production runs it but with every service started twice:
-// a real nats-server, and N replicas of inventory, payments, shipping and orders, each started
-// through its boot function (what main.ts runs). Replicas of one service share its store, since
-// the embedded engine belongs to one process; each has its own NATS connection, gRPC server and
-// consumers on the shared durables.
+// The whole system as production runs it: a real nats-server, and every service (and, when asked,
+// the GraphQL gateway) as its own OS process, started as `npm run service -- <name>` starts it,
+// N replicas of each sharing that service's store: its SQLite files, or on the MongoDB leg
+// (MONGODB_URI set) its own database on that server. A test can SIGKILL one replica mid-saga and
+// start it again on the same data and port.
+import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
+import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { InventoryServiceService, type Product } from '../../../generated/orderflow/inventory/v1/inventory_service.js';
 import { OrderStatus, orderStatusToJSON, type Order } from '../../../generated/orderflow/orders/v1/order.js';
 import { OrderServiceService } from '../../../generated/orderflow/orders/v1/orders_service.js';
-import { bootInventory } from '../../../services/inventory/index.js';
-import { bootOrders } from '../../../services/orders/index.js';
-import { bootPayments, readGatewayLedger, type GatewayLedger } from '../../../services/payments/index.js';
-import {
-  connectNats,
-  grpcClient,
-  openDocumentStore,
-  silentLogger,
-  type DocumentStore,
-  type GrpcClient,
-  type Nats,
-  type RunningService,
-} from '../../../services/platform/index.js';
-import { startNatsServer, waitFor, type TestNatsServer } from '../../../services/platform/testing/index.js';
-import { bootShipping } from '../../../services/shipping/index.js';
+import { ServerInfoServiceService } from '../../../generated/orderflow/platform/v1/server_info.js';
+import { subgraphUrlVariable, type SubgraphName } from '../../../gateway/config.js';
+import { readGatewayLedger, type GatewayLedger } from '../../../services/payments/index.js';
+import { connectNats, grpcClient, silentLogger, type DocumentStore, type GrpcClient, type Nats } from '../../../services/platform/index.js';
+import { startNatsServer, testStorage, waitFor, type TestNatsServer, type TestStorage } from '../../../services/platform/testing/index.js';
+import { stopProcess } from '../../../services/platform/testing/nats-server.js';
 
-const serviceNames = ['inventory', 'payments', 'shipping', 'orders'] as const;
-type ServiceName = (typeof serviceNames)[number];
+const root = fileURLToPath(new URL('../../../', import.meta.url));
+
+/** The saga's services, always started; `query` and `notifications` on request. */
+export const sagaServices = ['inventory', 'payments', 'shipping', 'orders'] as const;
+export type ServiceName = (typeof sagaServices)[number] | 'query' | 'notifications';
 
 /** Fast settings: a quick card gateway, short backoffs, frequent saga timer ticks. */
 export const fastEnv: Record<string, string> = {
@@ -34,27 +31,54 @@ export const fastEnv: Record<string, string> = {
   PAYMENT_GATEWAY_FLAKY_FAILURES: '2',
   PAYMENT_COMMAND_BACKOFF_MS: '50,100',
   SAGA_TIMER_INTERVAL_MS: '100',
-  LOG_LEVEL: 'silent',
 };
 
 const terminal = new Set([OrderStatus.ORDER_STATUS_COMPLETED, OrderStatus.ORDER_STATUS_CANCELLED]);
 
+/** Options of `startSystem`. */
+export interface SystemOptions {
+  /** Processes per service. Default 1. */
+  replicas?: number;
+  /** Variables added to every service process (after `fastEnv`). */
+  env?: Record<string, string>;
+  /** Services besides the saga's four. Default none. */
+  extra?: ('query' | 'notifications')[];
+  /** Also run the GraphQL gateway (requires query and notifications). Default false. */
+  gateway?: boolean;
+}
+
 export interface System {
   nats: Nats;
   natsUrl: string;
+  natsServer: TestNatsServer;
   /** Parent of every service's data folder. */
   dataDir: string;
-  stores: Record<ServiceName, DocumentStore>;
-  replicas: Record<ServiceName, RunningService[]>;
+  storage: TestStorage;
   /** Orders clients, one per replica: callers spread over them. */
   orders: GrpcClient<typeof OrderServiceService>[];
   inventory: GrpcClient<typeof InventoryServiceService>;
+  /** `127.0.0.1:<port>` of a replica's gRPC server. */
+  address(name: ServiceName, replica?: number): string;
+  grpcPort(name: ServiceName, replica?: number): number;
+  /** `http://127.0.0.1:<port>/graphql` of a replica's subgraph. */
+  graphqlUrl(name: ServiceName, replica?: number): string;
+  /** The gateway's URL (`http://127.0.0.1:<port>/graphql`), when it runs. */
+  gatewayUrl: string | undefined;
+  gatewayPort: number | undefined;
+  /** The store a service owns, opened by the test the way the service opens it (cached). */
+  store(name: ServiceName): Promise<DocumentStore>;
   ledger(orderId: string): Promise<GatewayLedger>;
   product(sku: string): Promise<Product>;
-  /** Closes every replica of a participant: its commands wait in JetStream. */
-  stop(name: 'inventory' | 'payments' | 'shipping'): Promise<void>;
-  /** Starts one replica of a stopped participant again, on its store. */
-  start(name: 'inventory' | 'payments' | 'shipping'): Promise<void>;
+  /** gRPC calls answered so far by every running service process, by method path. */
+  grpcCalls(): Promise<Record<string, number>>;
+  /** SIGTERM to every replica of a service: its commands wait in JetStream. */
+  stop(name: ServiceName): Promise<void>;
+  /** Starts a stopped replica (default: every stopped replica of the service) again, on its data and port. */
+  start(name: ServiceName, replica?: number): Promise<void>;
+  /** SIGKILL to one replica: no drain, no flush, whatever was in flight is cut. */
+  kill(name: ServiceName, replica?: number): Promise<void>;
+  /** What a replica printed lately (for failure messages). */
+  output(name: ServiceName | 'gateway', replica?: number): string;
   /** Waits until the order has the status, failing with the status it has. */
   waitForStatus(orderId: string, status: OrderStatus, timeoutMs?: number): Promise<Order>;
   /** Waits until every order is COMPLETED or CANCELLED; fails naming the ones that are not. */
@@ -62,43 +86,192 @@ export interface System {
   close(): Promise<void>;
 }
 
-export async function startSystem(options: { replicas: number; env?: Record<string, string> }): Promise<System> {
-  const server: TestNatsServer = await startNatsServer();
-  const dataDir = await mkdtemp(join(tmpdir(), 'orderflow-e2e-'));
-  const stores = {} as Record<ServiceName, DocumentStore>;
-  for (const name of serviceNames) stores[name] = await openDocumentStore({ dataDir: join(dataDir, name) });
-  const env = { NATS_URL: server.url, DATA_DIR: dataDir, GRPC_HOST: '127.0.0.1', GRPC_PORT: '0', ...fastEnv, ...options.env };
-  const replicas: Record<ServiceName, RunningService[]> = { inventory: [], payments: [], shipping: [], orders: [] };
-  const boot = { inventory: bootInventory, payments: bootPayments, shipping: bootShipping } as const;
-  for (let i = 0; i < options.replicas; i++) {
-    for (const name of ['inventory', 'payments', 'shipping'] as const) {
-      replicas[name].push(await boot[name](env, { logger: silentLogger(), store: stores[name] }));
+/**
+ * A free port below Linux's ephemeral range (32768+). A killed service restarts on its port, and
+ * a port from the ephemeral range could meanwhile be taken by any outgoing connection.
+ */
+async function portOutsideEphemeralRange(taken: Set<number>): Promise<number> {
+  for (;;) {
+    const port = 20_000 + Math.floor(Math.random() * 12_000);
+    if (taken.has(port)) continue;
+    const free = await new Promise<boolean>((resolve) => {
+      const probe = createServer();
+      probe.once('error', () => resolve(false));
+      probe.listen(port, '127.0.0.1', () => probe.close(() => resolve(true)));
+    });
+    if (free) {
+      taken.add(port);
+      return port;
     }
   }
-  for (let i = 0; i < options.replicas; i++) {
-    // Each orders replica prices through a different inventory replica.
-    const inventoryTarget = replicas.inventory[i % replicas.inventory.length]!.grpcAddress;
-    replicas.orders.push(await bootOrders({ ...env, INVENTORY_GRPC_TARGET: inventoryTarget }, { logger: silentLogger(), store: stores.orders }));
+}
+
+interface Replica {
+  name: ServiceName | 'gateway';
+  index: number;
+  grpcPort: number;
+  graphqlPort: number;
+  env: Record<string, string>;
+  child: ChildProcess | undefined;
+  output: string;
+}
+
+export async function startSystem(options: SystemOptions = {}): Promise<System> {
+  const replicaCount = options.replicas ?? 1;
+  const natsServer = await startNatsServer();
+  const dataDir = await mkdtemp(join(tmpdir(), 'orderflow-e2e-'));
+  const storage = testStorage(dataDir);
+  const names: ServiceName[] = [...sagaServices, ...(options.extra ?? [])];
+  const taken = new Set<number>();
+  const replicas = new Map<ServiceName, Replica[]>();
+  for (const name of names) {
+    const list: Replica[] = [];
+    for (let i = 0; i < replicaCount; i++) {
+      list.push({ name, index: i, grpcPort: await portOutsideEphemeralRange(taken), graphqlPort: await portOutsideEphemeralRange(taken), env: {}, child: undefined, output: '' });
+    }
+    replicas.set(name, list);
   }
-  const nats = await connectNats({ url: server.url, name: 'e2e', logger: silentLogger() });
-  const orders = replicas.orders.map((r) => grpcClient(OrderServiceService, r.grpcAddress, { deadlineMs: 30_000 }));
-  const inventory = grpcClient(InventoryServiceService, replicas.inventory[0]!.grpcAddress);
+  const replica = (name: ServiceName, index = 0): Replica => {
+    const found = replicas.get(name)?.[index];
+    if (!found) throw new Error(`no replica ${index} of ${name} in this system`);
+    return found;
+  };
+  const address = (name: ServiceName, index = 0) => `127.0.0.1:${replica(name, index).grpcPort}`;
+  const graphqlUrl = (name: ServiceName, index = 0) => `http://127.0.0.1:${replica(name, index).graphqlPort}/graphql`;
+  for (const list of replicas.values()) {
+    for (const r of list) {
+      r.env = {
+        ...fastEnv,
+        LOG_LEVEL: 'info',
+        NATS_URL: natsServer.url,
+        ...storage.env,
+        GRPC_HOST: '127.0.0.1',
+        GRPC_PORT: String(r.grpcPort),
+        GRAPHQL_HOST: '127.0.0.1',
+        GRAPHQL_PORT: String(r.graphqlPort),
+        // Each orders replica prices through a different inventory replica.
+        INVENTORY_GRPC_TARGET: address('inventory', r.index % replicaCount),
+        QUERY_WAIT_MS: '3000',
+        ...options.env,
+      };
+    }
+  }
+  let gateway: Replica | undefined;
+  if (options.gateway) {
+    const port = await portOutsideEphemeralRange(taken);
+    const subgraphs = Object.fromEntries(
+      (['orders', 'inventory', 'payments', 'shipping', 'notifications', 'query'] as SubgraphName[]).map((n) => [subgraphUrlVariable(n), graphqlUrl(n)]),
+    );
+    gateway = {
+      name: 'gateway',
+      index: 0,
+      grpcPort: 0,
+      graphqlPort: port,
+      env: { LOG_LEVEL: 'info', NATS_URL: natsServer.url, GATEWAY_HOST: '127.0.0.1', GATEWAY_PORT: String(port), SUPERGRAPH_POLL_INTERVAL_MS: '60000', ...subgraphs },
+      child: undefined,
+      output: '',
+    };
+  }
+
+  const echo = process.env.E2E_LOGS === '1';
+  const launch = async (r: Replica) => {
+    const main = r.name === 'gateway' ? 'gateway/main.ts' : `services/${r.name}/main.ts`;
+    const child = spawn(process.execPath, ['--import', 'tsx', main], {
+      cwd: root,
+      env: { ...process.env, ...r.env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    r.child = child;
+    r.output = '';
+    const keep = (chunk: Buffer) => {
+      r.output = (r.output + chunk.toString()).slice(-20_000);
+      if (echo) process.stderr.write(`[${r.name}#${r.index}] ${chunk.toString()}`);
+    };
+    child.stdout?.on('data', keep);
+    child.stderr?.on('data', keep);
+    const ready = r.name === 'gateway' ? '"msg":"gateway listening"' : `"msg":"${r.name} started"`;
+    await waitFor(
+      `${r.name}#${r.index} to start`,
+      () => {
+        if (child.exitCode !== null || child.signalCode !== null) throw new Error(`${r.name} exited (${child.exitCode ?? child.signalCode}): ${r.output.slice(-2_000)}`);
+        return r.output.includes(ready);
+      },
+      { timeoutMs: 60_000, intervalMs: 50 },
+    );
+  };
+  const stopReplica = async (r: Replica, signal: NodeJS.Signals) => {
+    if (r.child) await stopProcess(r.child, signal);
+    r.child = undefined;
+  };
+
+  const all = () => [...[...replicas.values()].flat(), ...(gateway ? [gateway] : [])];
+  try {
+    // Replicas of one service start together; services in saga order (participants first).
+    for (const name of names) await Promise.all(replicas.get(name)!.map(launch));
+    if (gateway) {
+      await launch(gateway);
+      await waitFor('the gateway to compose the supergraph', async () => (await fetch(`http://127.0.0.1:${gateway.graphqlPort}/healthz`)).ok, { timeoutMs: 60_000 });
+    }
+  } catch (err) {
+    for (const r of all()) await stopReplica(r, 'SIGKILL');
+    await natsServer.stop();
+    await storage.dispose();
+    await rm(dataDir, { recursive: true, force: true });
+    throw err;
+  }
+
+  const nats = await connectNats({ url: natsServer.url, name: 'e2e', logger: silentLogger() });
+  const orders = replicas.get('orders')!.map((r) => grpcClient(OrderServiceService, `127.0.0.1:${r.grpcPort}`, { deadlineMs: 30_000 }));
+  const inventory = grpcClient(InventoryServiceService, address('inventory'));
+  const stores = new Map<ServiceName, Promise<DocumentStore>>();
+  const store = (name: ServiceName) => {
+    let opened = stores.get(name);
+    if (!opened) stores.set(name, (opened = storage.open(name)));
+    return opened;
+  };
 
   return {
     nats,
-    natsUrl: server.url,
+    natsUrl: natsServer.url,
+    natsServer,
     dataDir,
-    stores,
-    replicas,
+    storage,
     orders,
     inventory,
-    ledger: (orderId) => readGatewayLedger(stores.payments, orderId),
+    address,
+    grpcPort: (name, index = 0) => replica(name, index).grpcPort,
+    graphqlUrl,
+    gatewayUrl: gateway ? `http://127.0.0.1:${gateway.graphqlPort}/graphql` : undefined,
+    gatewayPort: gateway?.graphqlPort,
+    store,
+    ledger: async (orderId) => readGatewayLedger(await store('payments'), orderId),
+    product: async (sku) => (await inventory.getProduct({ sku })).product!,
+    async grpcCalls() {
+      const total: Record<string, number> = {};
+      for (const r of [...replicas.values()].flat()) {
+        if (!r.child) continue;
+        const client = grpcClient(ServerInfoServiceService, `127.0.0.1:${r.grpcPort}`);
+        try {
+          const { calls } = await client.getServerInfo({});
+          for (const [method, n] of Object.entries(calls)) {
+            if (method.includes('ServerInfoService')) continue; // these very calls
+            total[method] = (total[method] ?? 0) + Number(n);
+          }
+        } finally {
+          client.close();
+        }
+      }
+      return total;
+    },
     async stop(name) {
-      for (const r of replicas[name].splice(0)) await r.close();
+      await Promise.all(replicas.get(name)!.map((r) => stopReplica(r, 'SIGTERM')));
     },
-    async start(name) {
-      replicas[name].push(await boot[name](env, { logger: silentLogger(), store: stores[name] }));
+    async start(name, index) {
+      const list = replicas.get(name)!.filter((r) => !r.child && (index === undefined || r.index === index));
+      await Promise.all(list.map(launch));
     },
+    kill: (name, index = 0) => stopReplica(replica(name, index), 'SIGKILL'),
+    output: (name, index = 0) => (name === 'gateway' ? (gateway?.output ?? '') : replica(name, index).output),
     waitForStatus: (orderId, status, timeoutMs = 20_000) =>
       waitFor(
         `order ${orderId} to be ${orderStatusToJSON(status)}`,
@@ -109,7 +282,6 @@ export async function startSystem(options: { replicas: number; env?: Record<stri
         },
         { timeoutMs, intervalMs: 50 },
       ),
-    product: async (sku) => (await inventory.getProduct({ sku })).product!,
     async waitUntilTerminal(orderIds, timeoutMs) {
       let open: string[] = [];
       return waitFor(
@@ -125,10 +297,12 @@ export async function startSystem(options: { replicas: number; env?: Record<stri
     },
     async close() {
       for (const c of [...orders, inventory]) c.close();
-      for (const name of [...serviceNames].reverse()) for (const r of replicas[name]) await r.close();
+      if (gateway) await stopReplica(gateway, 'SIGTERM');
+      for (const name of [...names].reverse()) await Promise.all(replicas.get(name)!.map((r) => stopReplica(r, 'SIGTERM')));
       await nats.nc.drain();
-      for (const store of Object.values(stores)) await store.close();
-      await server.stop();
+      for (const opened of stores.values()) await (await opened).close();
+      await natsServer.stop();
+      await storage.dispose();
       await rm(dataDir, { recursive: true, force: true });
     },
   };

@@ -40,7 +40,19 @@ export interface GetServerInfoResponse {
     | Date
     | undefined;
   /** How long the process has been running. */
-  uptime: Duration | undefined;
+  uptime:
+    | Duration
+    | undefined;
+  /**
+   * gRPC calls this process has answered since it started, by method path
+   * ("/orderflow.orders.v1.OrderService/GetOrder"), so batching can be checked from outside.
+   */
+  calls: { [key: string]: number };
+}
+
+export interface GetServerInfoResponse_CallsEntry {
+  key: string;
+  value: number;
 }
 
 function createBaseGetServerInfoRequest(): GetServerInfoRequest {
@@ -96,7 +108,7 @@ export const GetServerInfoRequest: MessageFns<GetServerInfoRequest> = {
 };
 
 function createBaseGetServerInfoResponse(): GetServerInfoResponse {
-  return { service: "", version: "", instanceId: "", startedAt: undefined, uptime: undefined };
+  return { service: "", version: "", instanceId: "", startedAt: undefined, uptime: undefined, calls: {} };
 }
 
 export const GetServerInfoResponse: MessageFns<GetServerInfoResponse> = {
@@ -116,6 +128,9 @@ export const GetServerInfoResponse: MessageFns<GetServerInfoResponse> = {
     if (message.uptime !== undefined) {
       Duration.encode(message.uptime, writer.uint32(42).fork()).join();
     }
+    globalThis.Object.entries(message.calls).forEach(([key, value]: [string, number]) => {
+      GetServerInfoResponse_CallsEntry.encode({ key: key as any, value }, writer.uint32(50).fork()).join();
+    });
     return writer;
   },
 
@@ -172,6 +187,17 @@ export const GetServerInfoResponse: MessageFns<GetServerInfoResponse> = {
             message.uptime = Duration.decode(reader, reader.uint32());
             continue;
           }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            const entry6 = GetServerInfoResponse_CallsEntry.decode(reader, reader.uint32());
+            if (entry6.value !== undefined) {
+              message.calls[entry6.key] = entry6.value;
+            }
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -199,6 +225,20 @@ export const GetServerInfoResponse: MessageFns<GetServerInfoResponse> = {
         ? fromJsonTimestamp(object.started_at)
         : undefined,
       uptime: isSet(object.uptime) ? Duration.fromJSON(object.uptime) : undefined,
+      calls: isObject(object.calls)
+        ? (globalThis.Object.entries(object.calls) as [string, any][]).reduce(
+          (acc: { [key: string]: number }, [key, value]: [string, any]) => {
+            globalThis.Object.defineProperty(acc, key, {
+              value: globalThis.Number(value),
+              enumerable: true,
+              configurable: true,
+              writable: true,
+            });
+            return acc;
+          },
+          {},
+        )
+        : {},
     };
   },
 
@@ -219,6 +259,15 @@ export const GetServerInfoResponse: MessageFns<GetServerInfoResponse> = {
     if (message.uptime !== undefined) {
       obj.uptime = Duration.toJSON(message.uptime);
     }
+    if (message.calls) {
+      const entries = globalThis.Object.entries(message.calls) as [string, number][];
+      if (entries.length > 0) {
+        obj.calls = {};
+        entries.forEach(([k, v]) => {
+          obj.calls[k] = Math.round(v);
+        });
+      }
+    }
     return obj;
   },
 
@@ -234,6 +283,104 @@ export const GetServerInfoResponse: MessageFns<GetServerInfoResponse> = {
     message.uptime = (object.uptime !== undefined && object.uptime !== null)
       ? Duration.fromPartial(object.uptime)
       : undefined;
+    message.calls = (globalThis.Object.entries(object.calls ?? {}) as [string, number][]).reduce(
+      (acc: { [key: string]: number }, [key, value]: [string, number]) => {
+        if (value !== undefined) {
+          acc[key] = globalThis.Number(value);
+        }
+        return acc;
+      },
+      {},
+    );
+    return message;
+  },
+};
+
+function createBaseGetServerInfoResponse_CallsEntry(): GetServerInfoResponse_CallsEntry {
+  return { key: "", value: 0 };
+}
+
+export const GetServerInfoResponse_CallsEntry: MessageFns<GetServerInfoResponse_CallsEntry> = {
+  encode(message: GetServerInfoResponse_CallsEntry, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.key !== "") {
+      writer.uint32(10).string(message.key);
+    }
+    if (message.value !== 0) {
+      writer.uint32(16).uint64(message.value);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): GetServerInfoResponse_CallsEntry {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseGetServerInfoResponse_CallsEntry();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.key = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.value = longToNumber(reader.uint64());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): GetServerInfoResponse_CallsEntry {
+    return {
+      key: isSet(object.key) ? globalThis.String(object.key) : "",
+      value: isSet(object.value) ? globalThis.Number(object.value) : 0,
+    };
+  },
+
+  toJSON(message: GetServerInfoResponse_CallsEntry): unknown {
+    const obj: any = {};
+    if (message.key !== "") {
+      obj.key = message.key;
+    }
+    if (message.value !== 0) {
+      obj.value = Math.round(message.value);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<GetServerInfoResponse_CallsEntry>, I>>(
+    base?: I,
+  ): GetServerInfoResponse_CallsEntry {
+    return GetServerInfoResponse_CallsEntry.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<GetServerInfoResponse_CallsEntry>, I>>(
+    object: I,
+  ): GetServerInfoResponse_CallsEntry {
+    const message = createBaseGetServerInfoResponse_CallsEntry();
+    message.key = object.key ?? "";
+    message.value = object.value ?? 0;
     return message;
   },
 };
@@ -322,6 +469,21 @@ function fromJsonTimestamp(o: any): Date {
   } else {
     return fromTimestamp(Timestamp.fromJSON(o));
   }
+}
+
+function longToNumber(int64: { toString(): string }): number {
+  const num = globalThis.Number(int64.toString());
+  if (num > globalThis.Number.MAX_SAFE_INTEGER) {
+    throw new globalThis.Error("Value is larger than Number.MAX_SAFE_INTEGER");
+  }
+  if (num < globalThis.Number.MIN_SAFE_INTEGER) {
+    throw new globalThis.Error("Value is smaller than Number.MIN_SAFE_INTEGER");
+  }
+  return num;
+}
+
+function isObject(value: any): boolean {
+  return typeof value === "object" && value !== null;
 }
 
 function isSet(value: any): boolean {
