@@ -37,6 +37,8 @@ export const gatewayEnv = {
   GRAPHQL_MAX_FIELDS: int({ default: 1_000, min: 10, max: 100_000 }),
   /** Most lexical tokens an operation's text may have. */
   GRAPHQL_MAX_TOKENS: int({ default: 10_000, min: 100, max: 1_000_000 }),
+  /** Most an operation may cost: fields × the rows they are resolved for (see gateway/limits.ts). */
+  GATEWAY_MAX_COST: int({ default: 10_000, min: 10, max: 100_000_000 }),
   LOG_LEVEL: oneOf(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const, { default: 'info' }),
   ...subgraphUrls,
 };

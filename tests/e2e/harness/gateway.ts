@@ -42,7 +42,7 @@ export async function startGatewaySystem(options: { env?: Record<string, string>
     logger: silentLogger(),
     port: 0,
     host: '127.0.0.1',
-    limits: { maxDepth: 12, maxFields: 1000 },
+    limits: { maxDepth: 12, maxFields: 1000, maxCost: 10_000 },
     maxTokens: 10_000,
     pollIntervalMs: 60_000,
   });
