@@ -1,5 +1,5 @@
 // The gateway's variables: where it listens, where the subgraphs are, and the operation limits.
-import { int, oneOf, port, str, url, type EnvVar } from '../services/platform/index.js';
+import { int, list, oneOf, port, str, url, type EnvVar } from '../services/platform/index.js';
 
 /** The subgraphs the gateway composes, and the port `npm start` gives each service's subgraph. */
 export const subgraphPorts = {
@@ -37,6 +37,15 @@ export const gatewayEnv = {
   GRAPHQL_MAX_FIELDS: int({ default: 1_000, min: 10, max: 100_000 }),
   /** Most lexical tokens an operation's text may have. */
   GRAPHQL_MAX_TOKENS: int({ default: 10_000, min: 100, max: 1_000_000 }),
+  /** Most an operation may cost: fields × the rows they are resolved for (see gateway/limits.ts). */
+  GATEWAY_MAX_COST: int({ default: 10_000, min: 10, max: 100_000_000 }),
+  /** Most operations one WebSocket may have open at once (subscriptions, and queries still running). */
+  GATEWAY_MAX_SUBSCRIPTIONS_PER_SOCKET: int({ default: 20, min: 1, max: 10_000 }),
+  /**
+   * Browser origins allowed to open a WebSocket, besides the gateway's own
+   * (http://localhost:<port>, http://127.0.0.1:<port>); requests without an Origin are allowed.
+   */
+  GATEWAY_ALLOWED_ORIGINS: list({ default: [] }),
   LOG_LEVEL: oneOf(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const, { default: 'info' }),
   ...subgraphUrls,
 };

@@ -51,7 +51,7 @@ it('waits for a subgraph that starts late, then serves the supergraph', async ()
     logger: logs.logger,
     port: 0,
     host: '127.0.0.1',
-    limits: { maxDepth: 12, maxFields: 1000 },
+    limits: { maxDepth: 12, maxFields: 1000, maxCost: 10_000 },
     maxTokens: 10_000,
     retryMs: 100,
   });

@@ -18,8 +18,10 @@ async function main(): Promise<void> {
     logger,
     port: config.GATEWAY_PORT,
     host: config.GATEWAY_HOST,
-    limits: { maxDepth: config.GRAPHQL_MAX_DEPTH, maxFields: config.GRAPHQL_MAX_FIELDS },
+    limits: { maxDepth: config.GRAPHQL_MAX_DEPTH, maxFields: config.GRAPHQL_MAX_FIELDS, maxCost: config.GATEWAY_MAX_COST },
     maxTokens: config.GRAPHQL_MAX_TOKENS,
+    maxSubscriptionsPerSocket: config.GATEWAY_MAX_SUBSCRIPTIONS_PER_SOCKET,
+    allowedOrigins: config.GATEWAY_ALLOWED_ORIGINS,
     pollIntervalMs: config.SUPERGRAPH_POLL_INTERVAL_MS,
   });
   lifecycle.add('gateway', gateway, (g) => g.close());

@@ -1,7 +1,8 @@
 // The GraphQL gateway: one HTTP server that answers queries and mutations at POST /graphql (the
 // federated supergraph on @apollo/server), subscriptions over graphql-ws on the same path, and
 // the offline playground at /. Until the subgraphs have composed, /graphql answers
-// SERVICE_UNAVAILABLE and /healthz says what is missing.
+// SERVICE_UNAVAILABLE and /healthz answers 503. Every error, HTTP or GraphQL, is GraphQL-shaped
+// JSON without stack traces (http-errors.ts); what operations must pass is in admission.ts.
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { ApolloServer } from '@apollo/server';
@@ -10,10 +11,12 @@ import { ApolloServerPluginDrainHttpServer } from '@apollo/server/plugin/drainHt
 import { expressMiddleware } from '@as-integrations/express5';
 import type { JetStreamClient } from '@nats-io/jetstream';
 import express, { type RequestHandler } from 'express';
-import { print, specifiedRules, subscribe, validate, type DocumentNode } from 'graphql';
+import { print, subscribe } from 'graphql';
 import { useServer } from 'graphql-ws/use/ws';
 import { WebSocketServer } from 'ws';
 import { formatGraphQLError, withTrace, type Logger } from '../services/platform/index.js';
+import { admissionPlugin, admitSocketOperation, originAllowlist, verifyOrigin } from './admission.js';
+import { jsonErrors, notFound } from './http-errors.js';
 import { operationLimitsRule, type OperationLimits } from './limits.js';
 import { requestLog } from './request-log.js';
 import { playgroundRouter } from './playground.js';
@@ -27,8 +30,12 @@ export interface GatewayOptions {
   port: number;
   host?: string;
   limits: OperationLimits;
-  /** Most lexical tokens a document may have; parsing stops beyond it. */
+  /** Most lexical tokens a document may have; parsing stops beyond it (HTTP and WebSocket). */
   maxTokens: number;
+  /** Most operations one WebSocket may have open at once; default 20. */
+  maxSubscriptionsPerSocket?: number;
+  /** Browser origins allowed to open a WebSocket besides the gateway's own; default none. */
+  allowedOrigins?: readonly string[];
   pollIntervalMs?: number;
   retryMs?: number;
 }
@@ -43,14 +50,25 @@ export interface RunningGateway {
   readonly port: number;
   /** Resolves when the supergraph is composed and queries are served. */
   ready(): Promise<void>;
+  /** What /healthz withholds: the subgraphs and their URLs. For admins only (see healthDetails). */
+  healthDetails(): GatewayHealthDetails;
   close(): Promise<void>;
 }
 
+/** The gateway's health with its internals, for an operator. */
+export interface GatewayHealthDetails {
+  status: 'SERVING' | 'WAITING_FOR_SUBGRAPHS';
+  subgraphs: SubgraphEndpoint[];
+}
+
 const graphqlPath = '/graphql';
+/** The largest request body (HTTP) or message (WebSocket) a client may send. */
+const maxMessageBytes = 256 * 1024;
 
 export async function startGateway(options: GatewayOptions): Promise<RunningGateway> {
   const { logger } = options;
   const app = express();
+  app.disable('x-powered-by');
   const http = createServer(app);
   const host = options.host ?? '0.0.0.0';
   await new Promise<void>((resolve, reject) => {
@@ -78,7 +96,12 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
     formatError: formatGraphQLError(logger),
     validationRules: [limitsRule],
     parseOptions: { maxTokens: options.maxTokens },
-    plugins: [ApolloServerPluginDrainHttpServer({ httpServer: http }), ApolloServerPluginLandingPageDisabled(), requestLog(logger)],
+    plugins: [
+      ApolloServerPluginDrainHttpServer({ httpServer: http }),
+      ApolloServerPluginLandingPageDisabled(),
+      admissionPlugin(options.limits),
+      requestLog(logger),
+    ],
   });
 
   // A subscription's payload queries each start a trace of their own.
@@ -93,35 +116,59 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
       errors: [{ message: 'The supergraph is not composed yet: waiting for the subgraphs', extensions: { code: 'SERVICE_UNAVAILABLE' } }],
     });
   };
+  // The subgraphs' URLs are internal: /healthz tells anyone only whether the gateway serves. The
+  // details are healthDetails(), for the identity work to expose to admins once callers have roles.
+  const healthDetails = (): GatewayHealthDetails => ({
+    status: supergraph.schema() !== undefined ? 'SERVING' : 'WAITING_FOR_SUBGRAPHS',
+    subgraphs: options.subgraphs,
+  });
   app.get('/healthz', (_req, res) => {
-    const composed = supergraph.schema() !== undefined;
-    res.status(composed ? 200 : 503).json({ status: composed ? 'SERVING' : 'WAITING_FOR_SUBGRAPHS', subgraphs: options.subgraphs });
+    const { status } = healthDetails();
+    res.status(status === 'SERVING' ? 200 : 503).json({ status });
   });
   app.use(playgroundRouter({ graphqlPath }));
   // An operation continues the caller's trace (its `traceparent` header) or starts one; the
   // subgraph fetches, gRPC calls and the events they append carry it on.
-  app.use(graphqlPath, express.json({ limit: '256kb' }), (req, res, next) =>
+  app.use(graphqlPath, express.json({ limit: maxMessageBytes }), (req, res, next) =>
     withTrace({ traceparent: req.header('traceparent') }, () => graphql(req, res, next)),
   );
+  app.use(notFound);
+  app.use(jsonErrors(logger));
 
-  const ws = new WebSocketServer({ server: http, path: graphqlPath });
+  const admission = {
+    limits: options.limits,
+    maxTokens: options.maxTokens,
+    maxOperationsPerSocket: options.maxSubscriptionsPerSocket ?? 20,
+  };
+  const ws = new WebSocketServer({
+    server: http,
+    path: graphqlPath,
+    maxPayload: maxMessageBytes,
+    verifyClient: verifyOrigin(originAllowlist(port, options.allowedOrigins ?? [])),
+  });
   const wsServer = useServer<Record<string, unknown>, SubscriptionContext>(
     {
-      schema: () => {
-        const schema = supergraph.schema();
-        if (!schema) throw new Error('The supergraph is not composed yet: waiting for the subgraphs');
-        return schema;
-      },
       context: (): SubscriptionContext => ({ js: options.js, run }),
-      validate: (schema, document: DocumentNode) => validate(schema, document, [...specifiedRules, limitsRule], { maxErrors: 20 }),
       // Queries and mutations sent over the socket run through the supergraph like HTTP ones.
       execute: async (args) => {
-        const result = await run({ query: print(args.document), variables: (args.variableValues ?? {}) as Record<string, unknown> });
-        return result as never;
+        const response = await withTrace({}, () =>
+          apollo.executeOperation({
+            query: print(args.document),
+            variables: (args.variableValues ?? {}) as Record<string, unknown>,
+            ...(args.operationName ? { operationName: args.operationName } : {}),
+          }),
+        );
+        if (response.body.kind !== 'single') throw new Error('incremental delivery is not supported');
+        return response.body.singleResult as never;
       },
       subscribe: (args) => subscribe({ ...args, subscribeFieldResolver: subscribeField, fieldResolver: resolveField(print) }),
-      onSubscribe: (_ctx, id, payload) => {
-        logger.info({ subscription: id, operation: payload.operationName ?? '(anonymous)', variables: payload.variables }, 'WebSocket operation started');
+      // Parsed, validated and costed as HTTP operations are, before anything runs.
+      onSubscribe: (ctx, id, payload) => {
+        const admitted = admitSocketOperation(admission, supergraph.schema(), payload, Object.keys(ctx.subscriptions).length);
+        if ('errors' in admitted) return admitted.errors;
+        const { operation, ...args } = admitted.args;
+        logger.info({ subscription: id, operation: payload.operationName ?? '(anonymous)', type: operation.operation, variables: payload.variables }, 'WebSocket operation started');
+        return args;
       },
       onComplete: (_ctx, id) => {
         logger.info({ subscription: id }, 'WebSocket operation ended');
@@ -146,6 +193,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
     playgroundUrl: `http://127.0.0.1:${port}/`,
     port,
     ready: () => started,
+    healthDetails,
     async close() {
       await wsServer.dispose();
       ws.close();
