@@ -10,7 +10,7 @@ import { ApolloServerPluginDrainHttpServer } from '@apollo/server/plugin/drainHt
 import { expressMiddleware } from '@as-integrations/express5';
 import type { JetStreamClient } from '@nats-io/jetstream';
 import express, { type RequestHandler } from 'express';
-import { print, specifiedRules, subscribe, validate, type DocumentNode } from 'graphql';
+import { print, specifiedRules, subscribe } from 'graphql';
 import { useServer } from 'graphql-ws/use/ws';
 import { WebSocketServer } from 'ws';
 import { formatGraphQLError, withTrace, type Logger } from '../services/platform/index.js';
@@ -18,7 +18,16 @@ import { operationLimitsRule, type OperationLimits } from './limits.js';
 import { requestLog } from './request-log.js';
 import { playgroundRouter } from './playground.js';
 import { createSupergraph, type SubgraphEndpoint } from './supergraph.js';
-import { resolveField, subscribeField, subscriptionTypeDefs, type RunOperation, type SubscriptionContext } from './subscriptions.js';
+import {
+  formatErrors,
+  formatResult,
+  prepareOperation,
+  resolveField,
+  subscribeField,
+  subscriptionTypeDefs,
+  type RunOperation,
+  type SubscriptionContext,
+} from './subscriptions.js';
 
 export interface GatewayOptions {
   subgraphs: SubgraphEndpoint[];
@@ -70,12 +79,13 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
     logger,
   });
   const limitsRule = operationLimitsRule(options.limits);
+  const formatError = formatGraphQLError(logger);
   const apollo = new ApolloServer({
     gateway: supergraph,
     includeStacktraceInErrorResponses: false,
     // The process's Lifecycle handles SIGTERM; Apollo's own handler would stop early and re-raise it.
     stopOnTerminationSignals: false,
-    formatError: formatGraphQLError(logger),
+    formatError,
     validationRules: [limitsRule],
     parseOptions: { maxTokens: options.maxTokens },
     plugins: [ApolloServerPluginDrainHttpServer({ httpServer: http }), ApolloServerPluginLandingPageDisabled(), requestLog(logger)],
@@ -105,6 +115,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
   );
 
   const ws = new WebSocketServer({ server: http, path: graphqlPath });
+  const prepare = prepareOperation({ schema: () => supergraph.schema(), rules: [...specifiedRules, limitsRule], maxTokens: options.maxTokens });
   const wsServer = useServer<Record<string, unknown>, SubscriptionContext>(
     {
       schema: () => {
@@ -113,7 +124,6 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
         return schema;
       },
       context: (): SubscriptionContext => ({ js: options.js, run }),
-      validate: (schema, document: DocumentNode) => validate(schema, document, [...specifiedRules, limitsRule], { maxErrors: 20 }),
       // Queries and mutations sent over the socket run through the supergraph like HTTP ones.
       execute: async (args) => {
         const result = await run({ query: print(args.document), variables: (args.variableValues ?? {}) as Record<string, unknown> });
@@ -122,12 +132,16 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
       subscribe: (args) => subscribe({ ...args, subscribeFieldResolver: subscribeField, fieldResolver: resolveField(print) }),
       onSubscribe: (_ctx, id, payload) => {
         logger.info({ subscription: id, operation: payload.operationName ?? '(anonymous)', variables: payload.variables }, 'WebSocket operation started');
+        // Parse and validation errors end this operation only, as its `error` message.
+        return prepare(payload);
       },
+      onNext: (_ctx, _id, _payload, _args, result) => formatResult(result as never, formatError),
       onComplete: (_ctx, id) => {
         logger.info({ subscription: id }, 'WebSocket operation ended');
       },
       onError: (_ctx, id, _payload, errors) => {
         logger.warn({ subscription: id, errors: errors.map((e) => e.message) }, 'subscription failed');
+        return formatErrors(errors, formatError);
       },
     },
     ws,

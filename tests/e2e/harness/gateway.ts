@@ -7,7 +7,7 @@ import { startGateway, type RunningGateway } from '../../../gateway/server.js';
 import { bootNotifications } from '../../../services/notifications/index.js';
 import { silentLogger, type RunningService } from '../../../services/platform/index.js';
 import { bootQuery } from '../../../services/query/index.js';
-import { startSystem, type System } from './system.js';
+import { startSystem, type System, type SystemOptions } from './system.js';
 
 export interface GraphQLAnswer<T = Record<string, any>> {
   data?: T | null;
@@ -30,8 +30,8 @@ export interface GatewaySystem {
   close(): Promise<void>;
 }
 
-export async function startGatewaySystem(options: { env?: Record<string, string> } = {}): Promise<GatewaySystem> {
-  const system = await startSystem({ replicas: 1, ...(options.env ? { env: options.env } : {}) });
+export async function startGatewaySystem(options: Omit<SystemOptions, 'replicas'> = {}): Promise<GatewaySystem> {
+  const system = await startSystem({ replicas: 1, ...options });
   const env = { NATS_URL: system.natsUrl, DATA_DIR: system.dataDir, GRPC_HOST: '127.0.0.1', GRPC_PORT: '0', GRAPHQL_HOST: '127.0.0.1', LOG_LEVEL: 'silent' };
   const query = await bootQuery({ ...env, QUERY_WAIT_MS: '3000' }, { logger: silentLogger() });
   const notifications = await bootNotifications(env, { logger: silentLogger() });

@@ -62,7 +62,14 @@ export interface System {
   close(): Promise<void>;
 }
 
-export async function startSystem(options: { replicas: number; env?: Record<string, string> }): Promise<System> {
+export interface SystemOptions {
+  replicas: number;
+  env?: Record<string, string>;
+  /** The orders service's clock (createdAt, saga deadlines); default: the machine's. */
+  ordersNow?: () => Date;
+}
+
+export async function startSystem(options: SystemOptions): Promise<System> {
   const server: TestNatsServer = await startNatsServer();
   const dataDir = await mkdtemp(join(tmpdir(), 'orderflow-e2e-'));
   const stores = {} as Record<ServiceName, DocumentStore>;
@@ -78,7 +85,7 @@ export async function startSystem(options: { replicas: number; env?: Record<stri
   for (let i = 0; i < options.replicas; i++) {
     // Each orders replica prices through a different inventory replica.
     const inventoryTarget = replicas.inventory[i % replicas.inventory.length]!.grpcAddress;
-    replicas.orders.push(await bootOrders({ ...env, INVENTORY_GRPC_TARGET: inventoryTarget }, { logger: silentLogger(), store: stores.orders }));
+    replicas.orders.push(await bootOrders({ ...env, INVENTORY_GRPC_TARGET: inventoryTarget }, { logger: silentLogger(), store: stores.orders, ...(options.ordersNow ? { now: options.ordersNow } : {}) }));
   }
   const nats = await connectNats({ url: server.url, name: 'e2e', logger: silentLogger() });
   const orders = replicas.orders.map((r) => grpcClient(OrderServiceService, r.grpcAddress, { deadlineMs: 30_000 }));
