@@ -21,7 +21,15 @@ import { operationLimitsRule, type OperationLimits } from './limits.js';
 import { requestLog } from './request-log.js';
 import { playgroundRouter } from './playground.js';
 import { createSupergraph, type SubgraphEndpoint } from './supergraph.js';
-import { resolveField, subscribeField, subscriptionTypeDefs, type RunOperation, type SubscriptionContext } from './subscriptions.js';
+import {
+  formatErrors,
+  formatResult,
+  resolveField,
+  subscribeField,
+  subscriptionTypeDefs,
+  type RunOperation,
+  type SubscriptionContext,
+} from './subscriptions.js';
 
 export interface GatewayOptions {
   subgraphs: SubgraphEndpoint[];
@@ -88,12 +96,13 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
     logger,
   });
   const limitsRule = operationLimitsRule(options.limits);
+  const formatError = formatGraphQLError(logger);
   const apollo = new ApolloServer({
     gateway: supergraph,
     includeStacktraceInErrorResponses: false,
     // The process's Lifecycle handles SIGTERM; Apollo's own handler would stop early and re-raise it.
     stopOnTerminationSignals: false,
-    formatError: formatGraphQLError(logger),
+    formatError,
     validationRules: [limitsRule],
     parseOptions: { maxTokens: options.maxTokens },
     plugins: [
@@ -170,11 +179,13 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
         logger.info({ subscription: id, operation: payload.operationName ?? '(anonymous)', type: operation.operation, variables: payload.variables }, 'WebSocket operation started');
         return args;
       },
+      onNext: (_ctx, _id, _payload, _args, result) => formatResult(result as never, formatError),
       onComplete: (_ctx, id) => {
         logger.info({ subscription: id }, 'WebSocket operation ended');
       },
       onError: (_ctx, id, _payload, errors) => {
         logger.warn({ subscription: id, errors: errors.map((e) => e.message) }, 'subscription failed');
+        return formatErrors(errors, formatError);
       },
     },
     ws,

@@ -2,7 +2,7 @@
 // that changed an order's status with the new status and the customer (headers), so the feed reads
 // headers only and never decodes or folds events. A change's cursor is its stream sequence:
 // resuming after a cursor replays exactly the changes that followed it, then continues live.
-import { DeliverPolicy, type JetStreamClient } from '@nats-io/jetstream';
+import { DeliverPolicy, type ConsumerMessages, type JetStreamClient, type JsMsg } from '@nats-io/jetstream';
 import { Header } from '../services/platform/index.js';
 
 /** The stream the orders service's events are in. */
@@ -27,12 +27,12 @@ export interface FeedRequest {
   orderId?: string;
   /** Only the changes of this customer's orders. */
   customerId?: string;
-  /** Resume after this cursor. */
-  after?: string;
-  /** Without a cursor, start at this instant (earlier changes are skipped); default: now. */
-  since?: Date;
+  /** The first stream sequence to read; default: only what arrives from now on. */
+  fromSequence?: number;
   /** Stop after a change to one of these statuses. */
   until?: ReadonlySet<string>;
+  /** With orderId: stop once the order's event of this version (or a later one) has passed. */
+  untilVersion?: number;
 }
 
 /** Reads a cursor back (`0` is the stream's start); undefined when it is not a cursor. */
@@ -42,41 +42,120 @@ export function parseCursor(cursor: string): number | undefined {
 
 const statusPrefix = 'ORDER_STATUS_';
 
+/** The feed's iterator; `return()` releases the JetStream consumer at once. */
+export type StatusFeed = AsyncIterableIterator<OrderStatusChange> & {
+  return(): Promise<IteratorResult<OrderStatusChange, undefined>>;
+};
+
 /**
- * The matching status changes, oldest first, as an async iterable. It reads through an ordered
- * consumer (ephemeral, headers only) that is deleted when the iteration ends — when the
- * subscriber leaves, `until` is reached, or `signal` aborts.
+ * The matching status changes, oldest first. It reads through an ordered consumer (ephemeral,
+ * headers only) that is deleted as soon as the iteration ends — when the subscriber leaves
+ * (`return()`, even while waiting for a message), `until` or `untilVersion` is reached.
+ *
+ * Not an async generator: a generator's `return()` waits until the generator next yields, so a
+ * subscriber who left would hold the consumer until a matching change arrived.
  */
-export async function* orderStatusChanges(js: JetStreamClient, request: FeedRequest): AsyncGenerator<OrderStatusChange> {
-  const start = request.after !== undefined ? parseCursor(request.after) : undefined;
+export async function orderStatusChanges(js: JetStreamClient, request: FeedRequest): Promise<StatusFeed> {
   const position =
-    start !== undefined
-      ? { deliver_policy: DeliverPolicy.StartSequence, opt_start_seq: start + 1 }
-      : request.since
-        ? { deliver_policy: DeliverPolicy.StartTime, opt_start_time: request.since.toISOString() }
-        : { deliver_policy: DeliverPolicy.New };
+    request.fromSequence !== undefined
+      ? { deliver_policy: DeliverPolicy.StartSequence, opt_start_seq: Math.max(1, request.fromSequence) }
+      : { deliver_policy: DeliverPolicy.New };
   const consumer = await js.consumers.get(orderEventsStream, { ...position, headers_only: true });
-  const messages = await consumer.consume({ max_messages: 256 });
+  const messages: ConsumerMessages = await consumer.consume({ max_messages: 256 });
+  const reader = messages[Symbol.asyncIterator]();
+  let closed: Promise<void> | undefined;
+  const close = () =>
+    (closed ??= (async () => {
+      messages.stop();
+      // An ordered consumer outlives stop() until its inactivity threshold (minutes): delete it.
+      await consumer.delete().catch(() => {});
+    })());
+  const done = async (): Promise<IteratorResult<OrderStatusChange, undefined>> => {
+    await close();
+    return { done: true, value: undefined };
+  };
+  let finished = false;
+
+  const changeOf = (msg: JsMsg): OrderStatusChange | 'skip' | 'end' => {
+    const orderId = msg.headers?.get(Header.CorrelationId) ?? '';
+    if (request.orderId !== undefined && orderId !== request.orderId) return 'skip';
+    const version = Number(msg.headers?.get(Header.StreamVersion) ?? 0);
+    const status = msg.headers?.get(Header.OrderStatus);
+    const reached = request.untilVersion !== undefined && version >= request.untilVersion;
+    if (!status) return reached ? 'end' : 'skip';
+    const customerId = msg.headers?.get(Header.CustomerId) ?? '';
+    if (request.customerId !== undefined && customerId !== request.customerId) return 'skip';
+    const change: OrderStatusChange = {
+      cursor: String(msg.seq),
+      orderId,
+      customerId,
+      status: status.startsWith(statusPrefix) ? status.slice(statusPrefix.length) : status,
+      version,
+      occurredAt: new Date(msg.info.timestampNanos / 1e6),
+    };
+    if (reached || request.until?.has(change.status)) finished = true;
+    return change;
+  };
+
+  const feed: StatusFeed = {
+    async next() {
+      if (finished || closed) return done();
+      for (;;) {
+        const read = await reader.next();
+        if (read.done || closed) return done();
+        const change = changeOf(read.value);
+        if (change === 'end') return done();
+        if (change !== 'skip') return { done: false, value: change };
+      }
+    },
+    return: done,
+    async throw(err?: unknown) {
+      await close();
+      throw err;
+    },
+    [Symbol.asyncIterator]() {
+      return feed;
+    },
+  };
+  return feed;
+}
+
+/** An order's events are found from its OrderPlaced; this is the subject it is published on. */
+const orderPlacedSubject = 'orders.events.OrderPlaced';
+
+/**
+ * The stream sequence of the order's OrderPlaced: the first event of its history. The search reads
+ * only OrderPlaced headers, starting `skewMs` before `createdAt` (the orders service's clock, which
+ * may differ from the broker's), and stops at `lastSequence`. An OrderPlaced not stored by then
+ * is still in the outbox, so the order's whole history follows `lastSequence`.
+ */
+export async function placementSequence(
+  js: JetStreamClient,
+  request: { orderId: string; createdAt: Date; lastSequence: number; skewMs: number },
+): Promise<number> {
+  const fallback = request.lastSequence + 1;
+  if (request.lastSequence === 0) return fallback;
+  const consumer = await js.consumers.get(orderEventsStream, {
+    filter_subjects: [orderPlacedSubject],
+    deliver_policy: DeliverPolicy.StartTime,
+    opt_start_time: new Date(request.createdAt.getTime() - request.skewMs).toISOString(),
+    headers_only: true,
+  });
   try {
-    for await (const msg of messages) {
-      const status = msg.headers?.get(Header.OrderStatus);
-      if (!status) continue;
-      const orderId = msg.headers?.get(Header.CorrelationId) ?? '';
-      const customerId = msg.headers?.get(Header.CustomerId) ?? '';
-      if (request.orderId !== undefined && orderId !== request.orderId) continue;
-      if (request.customerId !== undefined && customerId !== request.customerId) continue;
-      const change: OrderStatusChange = {
-        cursor: String(msg.seq),
-        orderId,
-        customerId,
-        status: status.startsWith(statusPrefix) ? status.slice(statusPrefix.length) : status,
-        version: Number(msg.headers?.get(Header.StreamVersion) ?? 0),
-        occurredAt: new Date(msg.info.timestampNanos / 1e6),
-      };
-      yield change;
-      if (request.until?.has(change.status)) return;
+    for (;;) {
+      // A fetch ends early once the consumer has nothing pending, or after its expiry when the
+      // window holds no OrderPlaced at all.
+      const batch = await consumer.fetch({ max_messages: 256, expires: 1_000 });
+      let read = 0;
+      for await (const msg of batch) {
+        read += 1;
+        if (msg.seq > request.lastSequence) return fallback;
+        if (msg.headers?.get(Header.CorrelationId) === request.orderId) return msg.seq;
+        if (msg.info.pending === 0) return fallback;
+      }
+      if (read === 0) return fallback;
     }
   } finally {
-    messages.stop();
+    await consumer.delete().catch(() => {});
   }
 }

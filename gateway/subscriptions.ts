@@ -8,13 +8,16 @@ import {
   parse,
   visit,
   type DocumentNode,
+  type FormattedExecutionResult,
+  type GraphQLFormattedError,
   type FieldNode,
   type FragmentDefinitionNode,
   type GraphQLFieldResolver,
   type GraphQLResolveInfo,
   type VariableDefinitionNode,
 } from 'graphql';
-import { orderStatusChanges, parseCursor, type OrderStatusChange } from './status-feed.js';
+import { Header } from '../services/platform/index.js';
+import { orderEventsStream, orderStatusChanges, parseCursor, placementSequence, type OrderStatusChange } from './status-feed.js';
 
 export const subscriptionTypeDefs: DocumentNode = parse(/* GraphQL */ `
   extend schema {
@@ -25,7 +28,8 @@ export const subscriptionTypeDefs: DocumentNode = parse(/* GraphQL */ `
     """
     The status changes of one order, oldest first, ending after CANCELLED or DELIVERED.
     Without after, the order's whole history is replayed first; with the cursor of the last change
-    seen, only the changes after it.
+    seen, only the changes after it (none, and the subscription completes, when that was the last).
+    An after that is not a cursor, or lies past the last change, is refused as BAD_USER_INPUT.
     """
     orderStatusChanged(orderId: ID!, after: String): OrderStatusChange!
     """
@@ -62,12 +66,33 @@ export type SubscriptionContext = {
   run: RunOperation;
 };
 
-function badCursor(after: string | null | undefined): GraphQLError | undefined {
-  if (after === undefined || after === null || parseCursor(after) !== undefined) return undefined;
-  return new GraphQLError(`after: ${JSON.stringify(after)} is not a cursor of an OrderStatusChange`, {
-    extensions: { code: 'BAD_USER_INPUT', fieldViolations: [{ field: 'after', path: ['after'], message: 'is not a cursor this API issued' }] },
+function badAfter(after: string, problem: string): GraphQLError {
+  return new GraphQLError(`after: ${JSON.stringify(after)} ${problem}`, {
+    extensions: { code: 'BAD_USER_INPUT', fieldViolations: [{ field: 'after', path: ['after'], message: problem }] },
   });
 }
+
+/** The stream sequence a cursor names; an error naming `after` when it is no cursor of this stream. */
+function checkedAfter(after: string | null | undefined, lastSequence: number): number | undefined {
+  if (after === undefined || after === null) return undefined;
+  const sequence = parseCursor(after);
+  if (sequence === undefined) throw badAfter(after, 'is not a cursor this API issued');
+  if (sequence > lastSequence) throw badAfter(after, `is past the last change (cursor ${lastSequence})`);
+  return sequence;
+}
+
+/** A feed with nothing to send: the subscription completes at once. */
+const emptyFeed = (): AsyncIterableIterator<never> => {
+  const done = async (): Promise<IteratorResult<never, undefined>> => ({ done: true, value: undefined });
+  const feed: AsyncIterableIterator<never> = { next: done, return: done, [Symbol.asyncIterator]: () => feed };
+  return feed;
+};
+
+/**
+ * How far before an order's createdAt (the orders service's clock) its OrderPlaced is looked for
+ * in the stream (the broker's clock): the clock skew tolerated between the two.
+ */
+const placementSkewMs = 5 * 60_000;
 
 /** The first error of a supergraph answer, as the subscriber should see it. */
 function rethrow(errors: NonNullable<Awaited<ReturnType<RunOperation>>['errors']>): never {
@@ -135,24 +160,33 @@ export function orderQueryFor(info: GraphQLResolveInfo): { query: DocumentNode; 
 /** Starts the feed of a Subscription field: graphql-js `subscribeFieldResolver`. */
 export const subscribeField: GraphQLFieldResolver<unknown, SubscriptionContext> = async (_root, rawArgs, ctx, info) => {
   const args = rawArgs as { orderId?: string; customerId?: string; after?: string | null };
-  const invalid = badCursor(args.after);
-  if (invalid) throw invalid;
-  const after = args.after ?? undefined;
-  if (info.fieldName === 'orderUpdates') {
-    return orderStatusChanges(ctx.js, { customerId: args.customerId!, ...(after ? { after } : {}) });
+  if (info.fieldName !== 'orderUpdates' && info.fieldName !== 'orderStatusChanged') {
+    throw new GraphQLError(`unknown subscription ${info.fieldName}`);
   }
-  if (info.fieldName !== 'orderStatusChanged') throw new GraphQLError(`unknown subscription ${info.fieldName}`);
+  const stream = await ctx.js.streams.get(orderEventsStream);
+  const lastSequence = (await stream.info()).state.last_seq;
+  const after = checkedAfter(args.after, lastSequence);
+  const from = after === undefined ? {} : { fromSequence: after + 1 };
+  if (info.fieldName === 'orderUpdates') return orderStatusChanges(ctx.js, { customerId: args.customerId!, ...from });
+
   const orderId = args.orderId!;
-  let since: Date | undefined;
-  if (!after) {
-    // The whole history: start reading where the order began.
-    const answer = await ctx.run({ query: 'query($id: ID!) { order(id: $id) { createdAt } }', variables: { id: orderId } });
-    if (answer.errors?.length) rethrow(answer.errors);
-    const order = answer.data?.order as { createdAt: string } | null | undefined;
-    if (!order) throw new GraphQLError(`order ${orderId} not found`, { extensions: { code: 'NOT_FOUND' } });
-    since = new Date(new Date(order.createdAt).getTime() - 1000);
+  const answer = await ctx.run({ query: 'query($id: ID!) { order(id: $id) { createdAt status version } }', variables: { id: orderId } });
+  if (answer.errors?.length) rethrow(answer.errors);
+  const order = answer.data?.order as { createdAt: string; status: string; version: number } | null | undefined;
+  if (!order) throw new GraphQLError(`order ${orderId} not found`, { extensions: { code: 'NOT_FOUND' } });
+  // A finished order's history ends at its current version: the feed stops there instead of
+  // waiting for changes that will never come.
+  const finished = finalStatuses.has(order.status) ? { untilVersion: order.version } : {};
+  if (after !== undefined && finished.untilVersion !== undefined && after > 0) {
+    const seen = await stream.getMessage({ seq: after });
+    const seenVersion = Number(seen?.header.get(Header.StreamVersion) ?? 0);
+    if (seen?.header.get(Header.CorrelationId) === orderId && seenVersion >= finished.untilVersion) return emptyFeed();
   }
-  return orderStatusChanges(ctx.js, { orderId, ...(after ? { after } : { since }), until: finalStatuses });
+  const fromSequence =
+    after !== undefined
+      ? after + 1
+      : await placementSequence(ctx.js, { orderId, createdAt: new Date(order.createdAt), lastSequence, skewMs: placementSkewMs });
+  return orderStatusChanges(ctx.js, { orderId, fromSequence, until: finalStatuses, ...finished });
 };
 
 /**
@@ -186,3 +220,21 @@ export const aliasFieldResolver: GraphQLFieldResolver<unknown, unknown> = (sourc
   const key = info.path.key;
   return typeof key === 'string' && key in record ? record[key] : record[info.fieldName];
 };
+
+/** Formats one error for the client; the same function Apollo Server formats HTTP errors with. */
+export type FormatError = (formatted: GraphQLFormattedError, error: unknown) => GraphQLFormattedError;
+
+/**
+ * The errors of a WebSocket result as the client should see them. Queries and mutations come back
+ * from the supergraph already formatted (plain objects, which graphql-ws cannot `toJSON`);
+ * subscription errors are GraphQLErrors and are formatted here, hiding internal ones.
+ */
+export function formatErrors(errors: readonly unknown[], format: FormatError): GraphQLFormattedError[] {
+  return errors.map((e) => (e instanceof GraphQLError ? format(e.toJSON(), e) : (e as GraphQLFormattedError)));
+}
+
+/** A WebSocket `next` payload with its errors formatted (graphql-ws `onNext`). */
+export function formatResult(result: { errors?: readonly unknown[] } & Record<string, unknown>, format: FormatError): FormattedExecutionResult {
+  const { errors, ...rest } = result;
+  return { ...rest, ...(errors ? { errors: formatErrors(errors, format) } : {}) } as FormattedExecutionResult;
+}

@@ -10,7 +10,7 @@ import type {
   GatewayLoadResult,
   GatewaySchemaLoadOrUpdateCallback,
 } from '@apollo/server-gateway-interface';
-import { extendSchema, GraphQLError, parse, type DocumentNode, type GraphQLSchema } from 'graphql';
+import { execute as executeLocally, extendSchema, GraphQLError, Kind, parse, type DocumentNode, type GraphQLSchema, type OperationDefinitionNode } from 'graphql';
 import { childTraceparent, currentTrace, type Logger } from '../services/platform/index.js';
 
 export interface SubgraphEndpoint {
@@ -118,8 +118,22 @@ export function createSupergraph(options: SupergraphOptions): Supergraph {
       if (!execute) throw new Error('the composed gateway has no executor');
       markReady();
       return {
-        executor: (requestContext) =>
-          requestContext.operation.operation === 'subscription' ? subscriptionOverHttp(requestContext) : execute(requestContext),
+        executor: (requestContext) => {
+          if (requestContext.operation.operation === 'subscription') return subscriptionOverHttp(requestContext);
+          // ApolloGateway answers introspection from its own schema, which has no Subscription
+          // type; the schema Apollo Server holds is the extended one, so playgrounds see it.
+          if (isIntrospectionOnly(requestContext.operation)) {
+            return Promise.resolve(
+              executeLocally({
+                schema: requestContext.schema,
+                document: requestContext.document,
+                ...(requestContext.operationName ? { operationName: requestContext.operationName } : {}),
+                variableValues: requestContext.request.variables ?? {},
+              }),
+            ) as ReturnType<GatewayExecutor>;
+          }
+          return execute(requestContext);
+        },
       };
     },
     async stop() {
@@ -127,6 +141,11 @@ export function createSupergraph(options: SupergraphOptions): Supergraph {
       await gateway?.stop();
     },
   };
+}
+
+/** Whether every top-level field is `__schema`, `__type` or `__typename`. */
+function isIntrospectionOnly(operation: OperationDefinitionNode): boolean {
+  return operation.selectionSet.selections.every((s) => s.kind === Kind.FIELD && s.name.value.startsWith('__'));
 }
 
 export const parseExtension = (sdl: string): DocumentNode => parse(sdl);

@@ -4,7 +4,7 @@
 import type DataLoader from 'dataloader';
 import type { Money } from '../../generated/orderflow/common/v1/common.js';
 import { InventoryServiceService, type Product } from '../../generated/orderflow/inventory/v1/inventory_service.js';
-import { batchLoader, connection, grpcClient, viaGrpc, type SubgraphDefinition } from '../platform/index.js';
+import { batchLoader, connection, grpcClient, pageSize, viaGrpc, type SubgraphDefinition } from '../platform/index.js';
 import { pageToken } from './requests.js';
 
 const typeDefs = /* GraphQL */ `
@@ -86,8 +86,8 @@ export function inventorySubgraph(grpcTarget: string): SubgraphDefinition<Invent
     resolvers: {
       Query: {
         product: (_: unknown, args: { sku: string }, ctx: InventoryContext) => ctx.products.load(args.sku),
-        async products(_: unknown, args: { first: number; after?: string | null }, ctx: InventoryContext) {
-          const response = await viaGrpc(ctx.client.listProducts({ pageSize: args.first, pageToken: args.after ?? '' }), {
+        async products(_: unknown, args: { first: number | null; after?: string | null }, ctx: InventoryContext) {
+          const response = await viaGrpc(ctx.client.listProducts({ pageSize: pageSize(args.first), pageToken: args.after ?? '' }), {
             rename: { page_size: 'first', page_token: 'after' },
           });
           for (const product of response.products) ctx.products.prime(product.sku, product);

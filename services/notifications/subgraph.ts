@@ -3,7 +3,7 @@
 // selected; listings of many orders should not select it.
 import { GraphQLError } from 'graphql';
 import { NotificationServiceService, type Notification } from '../../generated/orderflow/notifications/v1/notifications_service.js';
-import { grpcClient, viaGrpc, type SubgraphDefinition } from '../platform/index.js';
+import { grpcClient, pageSize, viaGrpc, type SubgraphDefinition } from '../platform/index.js';
 
 const typeDefs = /* GraphQL */ `
   type Query {
@@ -53,7 +53,7 @@ export function notificationsSubgraph(grpcTarget: string): SubgraphDefinition<No
       Query: {
         async notifications(
           _: unknown,
-          args: { customerId?: string | null; orderId?: string | null; first: number; after?: string | null },
+          args: { customerId?: string | null; orderId?: string | null; first: number | null; after?: string | null },
           ctx: NotificationsContext,
         ) {
           if (args.customerId && args.orderId) {
@@ -67,7 +67,7 @@ export function notificationsSubgraph(grpcTarget: string): SubgraphDefinition<No
           const response = await viaGrpc(
             ctx.client.listNotifications({
               ...(args.customerId ? { customerId: args.customerId } : args.orderId ? { orderId: args.orderId } : {}),
-              pageSize: args.first,
+              pageSize: pageSize(args.first),
               pageToken: args.after ?? '',
             }),
             naming,

@@ -67,7 +67,9 @@ export interface StepDefinition {
 
 const shortageText = (m: MessageOf<typeof Events.StockReservationFailed>): string => {
   const lines = m.shortages.map((s) => `${s.productId} (requested ${s.requested}, available ${s.available})`);
-  return [m.reason, lines.length > 0 ? `short: ${lines.join(', ')}` : ''].filter(Boolean).join('; ') || 'stock could not be reserved';
+  // Inventory's reason already names each short product; the list is for a reply without one.
+  if (m.reason) return m.reason;
+  return lines.length > 0 ? `short: ${lines.join(', ')}` : 'stock could not be reserved';
 };
 
 /** Every step the saga knows, by name. */

@@ -92,6 +92,11 @@ describe('the steps as data', () => {
     expect(
       read(Events.StockReservationFailed.type, { orderId: 'ord_1', shortages: [{ productId: 'mug', requested: 3, available: 1 }], reason: '' }),
     ).toEqual({ outcome: 'failed', reason: CancellationReason.CANCELLATION_REASON_OUT_OF_STOCK, detail: 'short: mug (requested 3, available 1)' });
+    // Inventory's reason names the short products already: said once, not repeated as a list.
+    const reason = 'insufficient stock: mug (requested 3, available 1)';
+    expect(
+      read(Events.StockReservationFailed.type, { orderId: 'ord_1', shortages: [{ productId: 'mug', requested: 3, available: 1 }], reason }),
+    ).toEqual({ outcome: 'failed', reason: CancellationReason.CANCELLATION_REASON_OUT_OF_STOCK, detail: reason });
     expect(read(Events.PaymentDeclined.type, { reason: 'card declined: insufficient funds' })).toEqual({
       outcome: 'failed',
       reason: CancellationReason.CANCELLATION_REASON_PAYMENT_DECLINED,

@@ -2,11 +2,12 @@
 // and cancelOrder mutations. Resolvers call the OrderService over gRPC; orders asked for by one
 // request (a list, entity references from other subgraphs) are fetched with one BatchGetOrders.
 import type DataLoader from 'dataloader';
+import { GraphQLError } from 'graphql';
 import type { Address } from '../../generated/orderflow/common/v1/common.js';
 import { CancellationReason, OrderStatus, type Order } from '../../generated/orderflow/orders/v1/order.js';
 import { OrderServiceService } from '../../generated/orderflow/orders/v1/orders_service.js';
 import { encodePageToken } from './requests.js';
-import { batchLoader, connection, enumNames, grpcClient, protoEnum, viaGrpc, type SubgraphDefinition } from '../platform/index.js';
+import { batchLoader, connection, enumNames, grpcClient, protoEnum, pageSize, viaGrpc, type SubgraphDefinition } from '../platform/index.js';
 
 const typeDefs = /* GraphQL */ `
   type Query {
@@ -156,6 +157,27 @@ const address = (a: Partial<Address>): Address => ({
 
 const orNull = (text: string) => (text === '' ? null : text);
 
+/** How long `order(minVersion)` waits for a version the order has not reached yet. */
+const minVersionWaitMs = 1_000;
+
+/**
+ * The order once it reaches `minVersion` (a write still being appended), re-read until
+ * `minVersionWaitMs` has passed; then VERSION_NOT_REACHED, saying which version it is at.
+ */
+async function orderAtVersion(client: OrdersClient, first: Order, minVersion: number): Promise<Order> {
+  const deadline = Date.now() + minVersionWaitMs;
+  let order = first;
+  while (Date.now() < deadline) {
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    order = (await viaGrpc(client.getOrder({ orderId: first.id }))).order ?? order;
+    if (order.version >= minVersion) return order;
+  }
+  throw new GraphQLError(
+    `order ${JSON.stringify(first.id)} did not reach version ${minVersion} within ${minVersionWaitMs} ms: it is at version ${order.version}`,
+    { extensions: { code: 'VERSION_NOT_REACHED', version: order.version, minVersion } },
+  );
+}
+
 export function ordersSubgraph(grpcTarget: string): SubgraphDefinition<OrdersContext> {
   const client = grpcClient(OrderServiceService, grpcTarget);
   return {
@@ -172,21 +194,19 @@ export function ordersSubgraph(grpcTarget: string): SubgraphDefinition<OrdersCon
         async order(_: unknown, args: { id: string; minVersion?: number | null }, ctx: OrdersContext) {
           const order = await ctx.orders.load(args.id);
           if (!order) return null;
-          if (args.minVersion && order.version < args.minVersion) {
-            throw new Error(`order ${args.id} is at version ${order.version}, below ${args.minVersion}`);
-          }
-          return order;
+          if (!args.minVersion || order.version >= args.minVersion) return order;
+          return orderAtVersion(ctx.client, order, args.minVersion);
         },
         async orders(
           _: unknown,
-          args: { customerId?: string | null; status?: OrderStatus[] | null; first: number; after?: string | null },
+          args: { customerId?: string | null; status?: OrderStatus[] | null; first: number | null; after?: string | null },
           ctx: OrdersContext,
         ) {
           const response = await viaGrpc(
             ctx.client.listOrders({
               customerId: args.customerId ?? '',
               statuses: args.status ?? [],
-              pageSize: args.first,
+              pageSize: pageSize(args.first),
               pageToken: args.after ?? '',
             }),
             { rename: { page_size: 'first', page_token: 'after', statuses: 'status', customer_id: 'customerId' } },
@@ -211,7 +231,8 @@ export function ordersSubgraph(grpcTarget: string): SubgraphDefinition<OrdersCon
               paymentToken: input.paymentToken,
               idempotencyKey: input.idempotencyKey ?? '',
             }),
-            { argument: 'input' },
+            // Named here so the message of a reused key names the GraphQL field.
+            { argument: 'input', rename: { idempotency_key: 'idempotencyKey' } },
           );
           return { order: placed.order, version: placed.version };
         },

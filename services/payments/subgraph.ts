@@ -2,7 +2,7 @@
 // payments of every order in one request are fetched with one BatchGetPayments.
 import type DataLoader from 'dataloader';
 import { PaymentServiceService, PaymentStatus, type Payment } from '../../generated/orderflow/payments/v1/payments_service.js';
-import { batchLoader, connection, enumNames, grpcClient, protoEnum, viaGrpc, type SubgraphDefinition } from '../platform/index.js';
+import { batchLoader, connection, enumNames, grpcClient, protoEnum, pageSize, viaGrpc, type SubgraphDefinition } from '../platform/index.js';
 import { encodePageToken } from './grpc.js';
 
 const typeDefs = /* GraphQL */ `
@@ -67,9 +67,9 @@ export function paymentsSubgraph(grpcTarget: string): SubgraphDefinition<Payment
     resolvers: {
       PaymentStatus: protoEnum(PaymentStatus, 'PAYMENT_STATUS_'),
       Query: {
-        async payments(_: unknown, args: { customerId: string; first: number; after?: string | null }, ctx: PaymentsContext) {
+        async payments(_: unknown, args: { customerId: string; first: number | null; after?: string | null }, ctx: PaymentsContext) {
           const response = await viaGrpc(
-            ctx.client.listPayments({ customerId: args.customerId, pageSize: args.first, pageToken: args.after ?? '' }),
+            ctx.client.listPayments({ customerId: args.customerId, pageSize: pageSize(args.first), pageToken: args.after ?? '' }),
             { rename: { page_size: 'first', page_token: 'after' } },
           );
           return connection(

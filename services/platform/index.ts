@@ -99,6 +99,7 @@ export {
   fieldPath,
   formatGraphQLError,
   graphqlErrorFromGrpc,
+  pageSize,
   protoEnum,
   sharedResolvers,
   sharedTypeDefs,

@@ -7,7 +7,7 @@ import type { Duration } from '../../generated/google/protobuf/duration.js';
 import { OrderStatus } from '../../generated/orderflow/orders/v1/order.js';
 import { QueryServiceService, type DailySales, type ReadAfter } from '../../generated/orderflow/query/v1/query_service.js';
 import { GraphQLError } from 'graphql';
-import { connection, grpcClient, protoEnum, viaGrpc, type SubgraphDefinition } from '../platform/index.js';
+import { connection, grpcClient, protoEnum, pageSize, viaGrpc, type SubgraphDefinition } from '../platform/index.js';
 import { encodePageToken } from './grpc.js';
 
 const typeDefs = /* GraphQL */ `
@@ -148,12 +148,12 @@ export function querySubgraph(grpcTarget: string): SubgraphDefinition<QueryConte
           );
           return (customer?.recentOrders ?? []).map((o) => ({ id: o.orderId }));
         },
-        async orders(c: CustomerParent, args: { status?: OrderStatus[] | null; first: number; after?: string | null }, ctx: QueryContext) {
+        async orders(c: CustomerParent, args: { status?: OrderStatus[] | null; first: number | null; after?: string | null }, ctx: QueryContext) {
           const response = await viaGrpc(
             ctx.client.listOrderViews({
               customerId: c.customerId,
               statuses: args.status ?? [],
-              pageSize: args.first,
+              pageSize: pageSize(args.first),
               pageToken: args.after ?? '',
               readAfter: c.readAfter,
             }),

@@ -70,13 +70,26 @@ export function graphqlErrorFromGrpc(err: ServiceError, naming: FieldNaming = {}
   if (!code) return new GraphQLError('Internal error', { extensions: { code: 'INTERNAL_SERVER_ERROR' } });
   const extensions: Record<string, unknown> = { code };
   if (failure.reason && failure.reason !== code) extensions.reason = failure.reason;
-  if (failure.fieldViolations.length > 0) {
-    extensions.fieldViolations = failure.fieldViolations.map((v): GraphQLFieldViolation => {
-      const path = fieldPath(v.field, naming);
-      return { field: dotted(path), path, message: v.description };
-    });
+  if (failure.fieldViolations.length === 0) return new GraphQLError(renamedMessage(failure.message, naming), { extensions });
+  const violations = failure.fieldViolations.map((v): GraphQLFieldViolation => {
+    const path = fieldPath(v.field, naming);
+    return { field: dotted(path), path, message: v.description };
+  });
+  extensions.fieldViolations = violations;
+  // The service's message names proto fields; the caller sent GraphQL ones.
+  return new GraphQLError(`invalid request: ${violations.map((v) => `${v.field}: ${v.message}`).join('; ')}`, { extensions });
+}
+
+/**
+ * A message with the proto field names `naming` knows (its `rename` keys) in GraphQL terms, e.g.
+ * `idempotency_key` → `input.idempotencyKey`. Only known names: a message also carries ids.
+ */
+function renamedMessage(message: string, naming: FieldNaming): string {
+  let renamed = message;
+  for (const protoField of Object.keys(naming.rename ?? {})) {
+    renamed = renamed.replace(new RegExp(`(?<![\\w"])${protoField}(?![\\w"])`, 'g'), dotted(fieldPath(protoField, naming)));
   }
-  return new GraphQLError(failure.message, { extensions });
+  return renamed;
 }
 
 /** Awaits a gRPC call, turning its failure into the GraphQL error the client should see. */

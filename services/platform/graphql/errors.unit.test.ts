@@ -1,7 +1,7 @@
 import { Metadata, status, type ServiceError } from '@grpc/grpc-js';
 import { describe, expect, it } from 'vitest';
 import { toGrpcError } from '../grpc/errors.js';
-import { NotFoundError, ValidationError } from '../errors.js';
+import { AlreadyExistsError, NotFoundError, ValidationError } from '../errors.js';
 import { fieldPath, graphqlErrorFromGrpc } from './errors.js';
 
 /** What a client receives for a domain error thrown by a gRPC handler. */
@@ -37,6 +37,25 @@ describe('graphqlErrorFromGrpc', () => {
       { field: 'input.items[1].quantity', path: ['input', 'items', 1, 'quantity'], message: 'must be at least 1' },
       { field: 'input.customerEmail', path: ['input', 'customerEmail'], message: 'is not an e-mail address' },
     ]);
+  });
+
+  it('names the fields in the top-level message as GraphQL does', () => {
+    const err = received(
+      new ValidationError([
+        { field: 'customer_email', description: 'is not an e-mail address' },
+        { field: 'page_size', description: 'must be at most 100' },
+      ]),
+    );
+    const gql = graphqlErrorFromGrpc(err, { argument: 'input', rename: { page_size: 'first' } });
+    expect(gql.message).toBe('invalid request: input.customerEmail: is not an e-mail address; input.first: must be at most 100');
+    expect(gql.message).not.toMatch(/customer_email|page_size/);
+  });
+
+  it('renames the proto fields it knows in other messages, and leaves ids alone', () => {
+    const err = received(new AlreadyExistsError('an order with a different request under idempotency_key', 'key_1'));
+    const gql = graphqlErrorFromGrpc(err, { argument: 'input', rename: { idempotency_key: 'idempotencyKey' } });
+    expect(gql.extensions.code).toBe('ALREADY_EXISTS');
+    expect(gql.message).toBe('an order with a different request under input.idempotencyKey "key_1" already exists');
   });
 
   it('keeps NOT_FOUND and its message', () => {

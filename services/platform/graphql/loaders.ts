@@ -1,5 +1,6 @@
-// What every subgraph's resolvers share: batch loading by key, and cursor connections.
+// What every subgraph's resolvers share: batch loading by key, cursor connections and page sizes.
 import DataLoader from 'dataloader';
+import { GraphQLError } from 'graphql';
 import { viaGrpc } from './errors.js';
 
 /**
@@ -24,4 +25,15 @@ export function connection<T>(items: T[], cursorOf: (item: T) => string, nextPag
     edges: items.map((node) => ({ node, cursor: cursorOf(node) })),
     pageInfo: { hasNextPage: nextPageToken !== '', endCursor: nextPageToken || null },
   };
+}
+
+/**
+ * The page size a connection's `first` asks for. `first: Int = 20` still lets a client send an
+ * explicit null, which is a mistake of the request: BAD_USER_INPUT naming `first`.
+ */
+export function pageSize(first: number | null | undefined): number {
+  if (typeof first === 'number') return first;
+  throw new GraphQLError('first: must be a number of items, not null (leave it out for the default)', {
+    extensions: { code: 'BAD_USER_INPUT', fieldViolations: [{ field: 'first', path: ['first'], message: 'must not be null' }] },
+  });
 }

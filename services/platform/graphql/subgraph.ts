@@ -52,6 +52,12 @@ export function formatGraphQLError(logger: Logger) {
       const { stacktrace: _stacktrace, ...extensions } = formatted.extensions ?? {};
       return { ...formatted, extensions };
     }
+    // Apollo refuses a malformed request (a bad extensions.persistedQuery, say) with a plain
+    // GraphQLError and an HTTP 4xx but no code: the caller's mistake, not an internal failure.
+    const httpStatus = (error as { extensions?: { http?: { status?: number } } } | undefined)?.extensions?.http?.status;
+    if (httpStatus !== undefined && httpStatus >= 400 && httpStatus < 500) {
+      return { message: formatted.message, extensions: { code: 'BAD_USER_INPUT' } };
+    }
     logger.error({ err: original, path: formatted.path }, 'GraphQL resolver failed');
     return { message: 'Internal error', ...(formatted.path ? { path: formatted.path } : {}), extensions: { code: 'INTERNAL_SERVER_ERROR' } };
   };
