@@ -38,5 +38,9 @@ export const gatewayEnv = {
   /** Most lexical tokens an operation's text may have. */
   GRAPHQL_MAX_TOKENS: int({ default: 10_000, min: 100, max: 1_000_000 }),
   LOG_LEVEL: oneOf(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const, { default: 'info' }),
+  /** Port of the HTTP server answering /metrics (Prometheus) and /healthz; 0 picks a free one, logged at start. */
+  METRICS_PORT: port({ default: 0 }),
+  /** Address the metrics server binds; loopback unless a scraper elsewhere needs it. */
+  METRICS_HOST: str({ default: '127.0.0.1' }),
   ...subgraphUrls,
 };

@@ -1,5 +1,15 @@
 // The gateway process: `npm run gateway`, or `npm run service -- gateway`.
-import { ConfigError, connectNats, createLogger, ensureStream, Events, Lifecycle, parseEnv, streamFor } from '../services/platform/index.js';
+import {
+  ConfigError,
+  connectNats,
+  createLogger,
+  ensureStream,
+  Events,
+  Lifecycle,
+  parseEnv,
+  serveMetrics,
+  streamFor,
+} from '../services/platform/index.js';
 import { gatewayEnv, subgraphPorts, subgraphUrlVariable, type SubgraphName } from './config.js';
 import { startGateway } from './server.js';
 
@@ -9,6 +19,7 @@ async function main(): Promise<void> {
   const lifecycle = new Lifecycle(logger);
   // From the start: a stop while connecting closes what is open so far.
   lifecycle.closeOnSignals();
+  lifecycle.add('metrics server', await serveMetrics({ port: config.METRICS_PORT, host: config.METRICS_HOST, logger }), (m) => m.close());
   const nats = lifecycle.add('nats', await connectNats({ url: config.NATS_URL, name: 'gateway', logger }), (n) => n.nc.drain());
   // Subscriptions read the orders' events; the stream may not exist yet if the gateway starts first.
   await ensureStream(nats.jsm, streamFor(Events.OrderPlaced));

@@ -16,6 +16,7 @@ import { WebSocketServer } from 'ws';
 import { formatGraphQLError, withTrace, type Logger } from '../services/platform/index.js';
 import { operationLimitsRule, type OperationLimits } from './limits.js';
 import { requestLog } from './request-log.js';
+import { countedSubscription, operationMetrics } from './metrics.js';
 import { playgroundRouter } from './playground.js';
 import { createSupergraph, type SubgraphEndpoint } from './supergraph.js';
 import { resolveField, subscribeField, subscriptionTypeDefs, type RunOperation, type SubscriptionContext } from './subscriptions.js';
@@ -78,7 +79,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
     formatError: formatGraphQLError(logger),
     validationRules: [limitsRule],
     parseOptions: { maxTokens: options.maxTokens },
-    plugins: [ApolloServerPluginDrainHttpServer({ httpServer: http }), ApolloServerPluginLandingPageDisabled(), requestLog(logger)],
+    plugins: [ApolloServerPluginDrainHttpServer({ httpServer: http }), ApolloServerPluginLandingPageDisabled(), requestLog(logger), operationMetrics()],
   });
 
   // A subscription's payload queries each start a trace of their own.
@@ -119,7 +120,10 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
         const result = await run({ query: print(args.document), variables: (args.variableValues ?? {}) as Record<string, unknown> });
         return result as never;
       },
-      subscribe: (args) => subscribe({ ...args, subscribeFieldResolver: subscribeField, fieldResolver: resolveField(print) }),
+      subscribe: async (args) => {
+        const result = await subscribe({ ...args, subscribeFieldResolver: subscribeField, fieldResolver: resolveField(print) });
+        return Symbol.asyncIterator in result ? countedSubscription(result) : result;
+      },
       onSubscribe: (_ctx, id, payload) => {
         logger.info({ subscription: id, operation: payload.operationName ?? '(anonymous)', variables: payload.variables }, 'WebSocket operation started');
       },

@@ -170,4 +170,8 @@ export const commonEnv = {
   GRAPHQL_HOST: str({ default: '0.0.0.0' }),
   /** pino level: trace, debug, info, warn, error, fatal, silent. */
   LOG_LEVEL: oneOf(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const, { default: 'info' }),
+  /** Port of the HTTP server answering /metrics (Prometheus) and /healthz; 0 picks a free one, logged at start. */
+  METRICS_PORT: port({ default: 0 }),
+  /** Address the metrics server binds; loopback unless a scraper elsewhere needs it. */
+  METRICS_HOST: str({ default: '127.0.0.1' }),
 } satisfies Record<string, EnvVar<unknown>>;

@@ -122,3 +122,17 @@ export {
 } from './runtime.js';
 export { currencyMinorDigits, maxTextLength, Violations } from './validation.js';
 export { childTraceparent, currentTrace, newTraceparent, withTrace, type TraceContext } from './trace.js';
+export {
+  counter,
+  durationBuckets,
+  gauge,
+  histogram,
+  metricsText,
+  registry as metricsRegistry,
+  sampleAtScrape,
+  serveMetrics,
+  type HealthReport,
+  type MetricsServer,
+  type MetricsServerOptions,
+  type Sampler,
+} from './metrics.js';

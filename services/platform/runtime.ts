@@ -10,6 +10,7 @@ import { createLogger, type Logger } from './logging.js';
 import { runConsumer, type RunConsumerOptions, type RunningConsumer } from './messaging/consumer.js';
 import { jetStreamPublisher } from './messaging/envelope.js';
 import { connectNats, deadLetterStream, ensureStream, type Nats, type StreamSpec } from './messaging/nats.js';
+import { gauge, sampleAtScrape, serveMetrics } from './metrics.js';
 import { openDocumentStore, type DocumentStore } from './storage/index.js';
 
 /** What a service process needs to start its runtime; each main.ts parses it from the environment. */
@@ -30,7 +31,11 @@ export interface RuntimeSettings {
    * engine this way, as its files belong to one process.
    */
   store?: DocumentStore;
+  /** Where `/metrics` and `/healthz` are served; without it, nowhere (the metrics are still kept). */
+  metrics?: { port: number; host?: string };
 }
+
+const outboxBacklog = gauge('orderflow_outbox_backlog_commits', 'Commits not yet published to NATS, counted at scrape, by service', ['service']);
 
 /** The shared machinery of one service process. Closing it closes everything in reverse order. */
 export interface Runtime {
@@ -42,6 +47,8 @@ export interface Runtime {
   /** The event store whose commits are relayed to JetStream by this process. */
   readonly events: EventStore;
   readonly lifecycle: Lifecycle;
+  /** `http://<host>:<port>/metrics`, when served. */
+  readonly metricsUrl: string | undefined;
   /** Starts the gRPC server with health, reflection and server info; closed with the runtime. */
   serveGrpc(services: ServiceBinding[], options: { port: number; host?: string }): Promise<GrpcServer>;
   /** Serves the service's GraphQL subgraph over HTTP; closed with the runtime. */
@@ -61,6 +68,9 @@ export async function startRuntime(settings: RuntimeSettings): Promise<Runtime> 
   const logger = settings.logger ?? createLogger({ service: settings.service, level: settings.logLevel });
   const lifecycle = new Lifecycle(logger);
   try {
+    const metricsServer = settings.metrics
+      ? lifecycle.add('metrics server', await serveMetrics({ ...settings.metrics, logger }), (m) => m.close())
+      : undefined;
     const store =
       settings.store ??
       lifecycle.add(
@@ -81,6 +91,12 @@ export async function startRuntime(settings: RuntimeSettings): Promise<Runtime> 
       (e) => e.close(),
     );
     await events.start();
+    const commits = store.collection<{ _id: string; published: boolean }>('commits');
+    lifecycle.add(
+      'outbox backlog sampler',
+      sampleAtScrape(async () => outboxBacklog.set({ service: settings.service }, await commits.countDocuments({ published: false }))),
+      async (unsample) => void unsample(),
+    );
 
     return {
       service: settings.service,
@@ -90,6 +106,7 @@ export async function startRuntime(settings: RuntimeSettings): Promise<Runtime> 
       store,
       events,
       lifecycle,
+      metricsUrl: metricsServer?.url,
       async serveGrpc(services, options) {
         const server = await startGrpcServer({ service: settings.service, services, logger, port: options.port, host: options.host });
         return lifecycle.add('grpc', server, (s) => s.shutdown());
@@ -124,6 +141,8 @@ export interface ServiceOverrides {
 /** A running service replica, as every `boot<Name>` returns it. */
 export interface RunningService {
   readonly runtime: Runtime;
+  /** `http://127.0.0.1:<port>/metrics` of its metrics server. */
+  readonly metricsUrl: string | undefined;
   /** `127.0.0.1:<port>` (or the bound host) of its gRPC server. */
   readonly grpcAddress: string;
   readonly grpcPort: number;
@@ -154,6 +173,7 @@ export async function startService(
     dataDir: config.DATA_DIR,
     logLevel: config.LOG_LEVEL,
     streams,
+    metrics: { port: config.METRICS_PORT, host: config.METRICS_HOST },
     ...(overrides.logger ? { logger: overrides.logger } : {}),
     ...(overrides.store ? { store: overrides.store } : {}),
   });
@@ -162,6 +182,7 @@ export async function startService(
     const graphql = await runtime.serveSubgraph(subgraph(grpc.address), { port: config.GRAPHQL_PORT, host: config.GRAPHQL_HOST });
     return {
       runtime,
+      metricsUrl: runtime.metricsUrl,
       grpcAddress: grpc.address,
       grpcPort: grpc.port,
       graphqlUrl: graphql.url,

@@ -3,3 +3,4 @@ export { freePort, startNatsServer, type TestNatsServer } from './nats-server.js
 export { waitFor, type WaitOptions } from './wait.js';
 export { deciderSpec, type Decider } from './decider.js';
 export { bufCurl, captureLogs, consumerDrained, observeEvents, type EventObserver, type Observed } from './service-kit.js';
+export { parsePrometheusText, sampleSum, scrape, type Sample } from './prometheus.js';
