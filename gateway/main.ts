@@ -7,8 +7,10 @@ import {
   Events,
   Lifecycle,
   parseEnv,
+  ProcessHealth,
   serveMetrics,
   streamFor,
+  watchNats,
 } from '../services/platform/index.js';
 import { gatewayEnv, subgraphPorts, subgraphUrlVariable, type SubgraphName } from './config.js';
 import { startGateway } from './server.js';
@@ -19,8 +21,15 @@ async function main(): Promise<void> {
   const lifecycle = new Lifecycle(logger);
   // From the start: a stop while connecting closes what is open so far.
   lifecycle.closeOnSignals();
-  lifecycle.add('metrics server', await serveMetrics({ port: config.METRICS_PORT, host: config.METRICS_HOST, logger }), (m) => m.close());
+  // Serving once NATS is connected (subscriptions read it) and the supergraph is composed.
+  const health = new ProcessHealth(logger, ['nats', 'supergraph']);
+  lifecycle.add(
+    'metrics server',
+    await serveMetrics({ port: config.METRICS_PORT, host: config.METRICS_HOST, logger, health: () => health.report() }),
+    (m) => m.close(),
+  );
   const nats = lifecycle.add('nats', await connectNats({ url: config.NATS_URL, name: 'gateway', logger }), (n) => n.nc.drain());
+  watchNats(nats.nc, health);
   // Subscriptions read the orders' events; the stream may not exist yet if the gateway starts first.
   await ensureStream(nats.jsm, streamFor(Events.OrderPlaced));
   const gateway = await startGateway({
@@ -34,6 +43,7 @@ async function main(): Promise<void> {
     pollIntervalMs: config.SUPERGRAPH_POLL_INTERVAL_MS,
   });
   lifecycle.add('gateway', gateway, (g) => g.close());
+  void gateway.ready().then(() => health.set('supergraph', true));
 }
 
 main().catch((err: unknown) => {

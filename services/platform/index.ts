@@ -90,6 +90,7 @@ export { grpcClient, type CallSettings, type GrpcClient, type GrpcClientOptions 
 export { grpcStatusOf, isServiceError, readGrpcFailure, toGrpcError, type GrpcFailure } from './grpc/errors.js';
 export { implement, type CallContext, type UnaryHandlers } from './grpc/handlers.js';
 export { startGrpcServer, type GrpcServer, type GrpcServerOptions, type ServiceBinding } from './grpc/server.js';
+export { HealthRegistry, ServingStatus } from './grpc/health.js';
 export {
   batchLoader,
   connection,
@@ -136,3 +137,4 @@ export {
   type MetricsServerOptions,
   type Sampler,
 } from './metrics.js';
+export { probeStorage, ProcessHealth, watchNats, type StorageProbeOptions } from './health.js';

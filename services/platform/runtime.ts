@@ -4,7 +4,9 @@ import { ConfigError, type commonEnv, type EnvVar } from './config.js';
 import { streams } from './contracts.js';
 import { createEventStore, type EventStore } from './eventstore/index.js';
 import { startSubgraphServer, type SubgraphDefinition, type SubgraphServer } from './graphql/subgraph.js';
+import { ServingStatus } from './grpc/health.js';
 import { startGrpcServer, type GrpcServer, type ServiceBinding } from './grpc/server.js';
+import { probeStorage, ProcessHealth, watchNats } from './health.js';
 import { Lifecycle } from './lifecycle.js';
 import { createLogger, type Logger } from './logging.js';
 import { runConsumer, type RunConsumerOptions, type RunningConsumer } from './messaging/consumer.js';
@@ -33,6 +35,8 @@ export interface RuntimeSettings {
   store?: DocumentStore;
   /** Where `/metrics` and `/healthz` are served; without it, nowhere (the metrics are still kept). */
   metrics?: { port: number; host?: string };
+  /** Between storage probes of the health check. Default 5 s. */
+  storageProbeIntervalMs?: number;
 }
 
 const outboxBacklog = gauge('orderflow_outbox_backlog_commits', 'Commits not yet published to NATS, counted at scrape, by service', ['service']);
@@ -47,6 +51,8 @@ export interface Runtime {
   /** The event store whose commits are relayed to JetStream by this process. */
   readonly events: EventStore;
   readonly lifecycle: Lifecycle;
+  /** NATS and storage reachability; gRPC health and `/healthz` answer from it. */
+  readonly health: ProcessHealth;
   /** `http://<host>:<port>/metrics`, when served. */
   readonly metricsUrl: string | undefined;
   /** Starts the gRPC server with health, reflection and server info; closed with the runtime. */
@@ -67,9 +73,10 @@ export async function startRuntime(settings: RuntimeSettings): Promise<Runtime> 
   const instanceId = randomUUID().slice(0, 8);
   const logger = settings.logger ?? createLogger({ service: settings.service, level: settings.logLevel });
   const lifecycle = new Lifecycle(logger);
+  const health = new ProcessHealth(logger, ['nats', 'storage']);
   try {
     const metricsServer = settings.metrics
-      ? lifecycle.add('metrics server', await serveMetrics({ ...settings.metrics, logger }), (m) => m.close())
+      ? lifecycle.add('metrics server', await serveMetrics({ ...settings.metrics, logger, health: () => health.report() }), (m) => m.close())
       : undefined;
     const store =
       settings.store ??
@@ -79,11 +86,13 @@ export async function startRuntime(settings: RuntimeSettings): Promise<Runtime> 
         (s) => s.close(),
       );
     logger.info({ storage: store.kind }, 'storage open');
+    lifecycle.add('storage probe', probeStorage(store, health, { intervalMs: settings.storageProbeIntervalMs }), async (stop) => stop());
     const nats = lifecycle.add(
       'nats',
       await connectNats({ url: settings.natsUrl, name: `${settings.service}-${instanceId}`, logger }),
       (n) => n.nc.drain(),
     );
+    watchNats(nats.nc, health);
     for (const spec of [deadLetterStream, ...settings.streams]) await ensureStream(nats.jsm, spec);
     const events = lifecycle.add(
       'outbox relay',
@@ -106,10 +115,18 @@ export async function startRuntime(settings: RuntimeSettings): Promise<Runtime> 
       store,
       events,
       lifecycle,
+      health,
       metricsUrl: metricsServer?.url,
       async serveGrpc(services, options) {
-        const server = await startGrpcServer({ service: settings.service, services, logger, port: options.port, host: options.host });
-        return lifecycle.add('grpc', server, (s) => s.shutdown());
+        const server = lifecycle.add(
+          'grpc',
+          await startGrpcServer({ service: settings.service, services, logger, port: options.port, host: options.host }),
+          (s) => s.shutdown(),
+        );
+        // Every served service answers NOT_SERVING while NATS or storage is away.
+        const unwatch = health.watch((serving) => server.health.setAll(serving ? ServingStatus.SERVING : ServingStatus.NOT_SERVING));
+        lifecycle.add('grpc health', unwatch, async (stop) => void stop());
+        return server;
       },
       async serveSubgraph(subgraph, options) {
         const server = await startSubgraphServer({ service: settings.service, subgraph, logger, port: options.port, host: options.host });
