@@ -9,6 +9,7 @@ import {
   parseEnv,
   ProcessHealth,
   serveMetrics,
+  startTracing,
   streamFor,
   watchNats,
 } from '../services/platform/index.js';
@@ -21,6 +22,9 @@ async function main(): Promise<void> {
   const lifecycle = new Lifecycle(logger);
   // From the start: a stop while connecting closes what is open so far.
   lifecycle.closeOnSignals();
+  // Before Apollo starts: @apollo/gateway emits its spans through the registered provider.
+  const tracing = startTracing({ serviceName: config.OTEL_SERVICE_NAME, endpoint: config.OTEL_EXPORTER_OTLP_ENDPOINT, logger });
+  lifecycle.add('tracing', tracing, (t) => t.shutdown());
   // Serving once NATS is connected (subscriptions read it) and the supergraph is composed.
   const health = new ProcessHealth(logger, ['nats', 'supergraph']);
   lifecycle.add(

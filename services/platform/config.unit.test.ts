@@ -15,6 +15,8 @@ describe('parseEnv', () => {
       LOG_LEVEL: 'info',
       METRICS_PORT: 0,
       METRICS_HOST: '127.0.0.1',
+      OTEL_EXPORTER_OTLP_ENDPOINT: undefined,
+      OTEL_SERVICE_NAME: undefined,
     });
   });
 

@@ -122,7 +122,20 @@ export {
   type ServiceOverrides,
 } from './runtime.js';
 export { currencyMinorDigits, maxTextLength, Violations } from './validation.js';
-export { childTraceparent, currentTrace, newTraceparent, withTrace, type TraceContext } from './trace.js';
+export {
+  activeSpanIds,
+  contextFrom,
+  currentTrace,
+  SpanKind,
+  TraceAttributes,
+  traceHeaders,
+  withSpan,
+  withTrace,
+  type SpanOptions,
+  type TraceCarrier,
+  type TraceContext,
+} from './trace.js';
+export { flushTraces, startTracing, type Tracing, type TracingSettings } from './tracing.js';
 export {
   counter,
   durationBuckets,

@@ -13,6 +13,7 @@ import { runConsumer, type RunConsumerOptions, type RunningConsumer } from './me
 import { jetStreamPublisher } from './messaging/envelope.js';
 import { connectNats, deadLetterStream, ensureStream, type Nats, type StreamSpec } from './messaging/nats.js';
 import { gauge, sampleAtScrape, serveMetrics } from './metrics.js';
+import { startTracing } from './tracing.js';
 import { openDocumentStore, type DocumentStore } from './storage/index.js';
 
 /** What a service process needs to start its runtime; each main.ts parses it from the environment. */
@@ -35,6 +36,8 @@ export interface RuntimeSettings {
   store?: DocumentStore;
   /** Where `/metrics` and `/healthz` are served; without it, nowhere (the metrics are still kept). */
   metrics?: { port: number; host?: string };
+  /** Traces: the OTLP endpoint (unset, spans are not exported) and the spans' service name (default `service`). */
+  tracing?: { endpoint?: string | undefined; serviceName?: string | undefined };
   /** Between storage probes of the health check. Default 5 s. */
   storageProbeIntervalMs?: number;
 }
@@ -74,6 +77,9 @@ export async function startRuntime(settings: RuntimeSettings): Promise<Runtime> 
   const logger = settings.logger ?? createLogger({ service: settings.service, level: settings.logLevel });
   const lifecycle = new Lifecycle(logger);
   const health = new ProcessHealth(logger, ['nats', 'storage']);
+  const tracing = startTracing({ serviceName: settings.tracing?.serviceName ?? settings.service, endpoint: settings.tracing?.endpoint, logger });
+  // Flushed, not shut down, at close: replicas in one process share the provider.
+  lifecycle.add('traces', tracing, (t) => t.flush());
   try {
     const metricsServer = settings.metrics
       ? lifecycle.add('metrics server', await serveMetrics({ ...settings.metrics, logger, health: () => health.report() }), (m) => m.close())
@@ -191,6 +197,7 @@ export async function startService(
     logLevel: config.LOG_LEVEL,
     streams,
     metrics: { port: config.METRICS_PORT, host: config.METRICS_HOST },
+    tracing: { endpoint: config.OTEL_EXPORTER_OTLP_ENDPOINT, serviceName: config.OTEL_SERVICE_NAME },
     ...(overrides.logger ? { logger: overrides.logger } : {}),
     ...(overrides.store ? { store: overrides.store } : {}),
   });

@@ -2,7 +2,7 @@ import type { MsgHdrs } from '@nats-io/nats-core';
 import type { ConsumerMessages, JsMsg } from '@nats-io/jetstream';
 import { messageLogger, type Logger } from '../logging.js';
 import { counter, gauge, histogram, sampleAtScrape } from '../metrics.js';
-import { withTrace } from '../trace.js';
+import { SpanKind, withSpan } from '../trace.js';
 import { readMetadata, type MessageMetadata } from './envelope.js';
 import { deadLetter } from './dead-letter.js';
 import { consumerDefaults, ensureConsumer, type ConsumerSpec, type Nats } from './nats.js';
@@ -127,8 +127,22 @@ export async function runConsumer(options: RunConsumerOptions): Promise<RunningC
     // A slow handler keeps its delivery: tell the server we are still working on it.
     const keepAlive = setInterval(() => m.working(), Math.max(1_000, ackWait / 2));
     try {
-      await withTrace(
-        { traceparent: metadata.traceparent, correlationId: metadata.correlationId, causationId: metadata.id || undefined },
+      await withSpan(
+        `${m.subject} process`,
+        {
+          kind: SpanKind.CONSUMER,
+          parent: { traceparent: metadata.traceparent },
+          attributes: {
+            'messaging.system': 'nats',
+            'messaging.destination.name': m.subject,
+            'messaging.consumer.group.name': name,
+            'messaging.message.id': metadata.id,
+            'orderflow.message_type': metadata.type,
+            'orderflow.delivery_count': m.info.deliveryCount,
+          },
+          ...(metadata.correlationId ? { correlationId: metadata.correlationId } : {}),
+          ...(metadata.id ? { causationId: metadata.id } : {}),
+        },
         () => options.handler(received, { logger: log }),
       );
       m.ack();
