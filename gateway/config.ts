@@ -1,5 +1,5 @@
 // The gateway's variables: where it listens, where the subgraphs are, and the operation limits.
-import { int, list, oneOf, port, str, url, type EnvVar } from '../services/platform/index.js';
+import { int, list, oneOf, optionalUrl, port, str, url, type EnvVar } from '../services/platform/index.js';
 
 /** The subgraphs the gateway composes, and the port `npm start` gives each service's subgraph. */
 export const subgraphPorts = {
@@ -47,5 +47,13 @@ export const gatewayEnv = {
    */
   GATEWAY_ALLOWED_ORIGINS: list({ default: [] }),
   LOG_LEVEL: oneOf(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const, { default: 'info' }),
+  /** Port of the HTTP server answering /metrics (Prometheus) and /healthz; 0 picks a free one, logged at start. */
+  METRICS_PORT: port({ default: 0 }),
+  /** Address the metrics server binds; loopback unless a scraper elsewhere needs it. */
+  METRICS_HOST: str({ default: '127.0.0.1' }),
+  /** OTLP/HTTP collector base URL (spans go to <url>/v1/traces, protobuf); unset, no traces are exported. */
+  OTEL_EXPORTER_OTLP_ENDPOINT: optionalUrl({ protocols: ['http:', 'https:'] }),
+  /** service.name of exported spans; default gateway. */
+  OTEL_SERVICE_NAME: str({ default: 'gateway' }),
   ...subgraphUrls,
 };

@@ -1,5 +1,18 @@
 // The gateway process: `npm run gateway`, or `npm run service -- gateway`.
-import { ConfigError, connectNats, createLogger, ensureStream, Events, Lifecycle, parseEnv, streamFor } from '../services/platform/index.js';
+import {
+  ConfigError,
+  connectNats,
+  createLogger,
+  ensureStream,
+  Events,
+  Lifecycle,
+  parseEnv,
+  ProcessHealth,
+  serveMetrics,
+  startTracing,
+  streamFor,
+  watchNats,
+} from '../services/platform/index.js';
 import { gatewayEnv, subgraphPorts, subgraphUrlVariable, type SubgraphName } from './config.js';
 import { startGateway } from './server.js';
 
@@ -9,7 +22,18 @@ async function main(): Promise<void> {
   const lifecycle = new Lifecycle(logger);
   // From the start: a stop while connecting closes what is open so far.
   lifecycle.closeOnSignals();
+  // Before Apollo starts: @apollo/gateway emits its spans through the registered provider.
+  const tracing = startTracing({ serviceName: config.OTEL_SERVICE_NAME, endpoint: config.OTEL_EXPORTER_OTLP_ENDPOINT, logger });
+  lifecycle.add('tracing', tracing, (t) => t.shutdown());
+  // Serving once NATS is connected (subscriptions read it) and the supergraph is composed.
+  const health = new ProcessHealth(logger, ['nats', 'supergraph']);
+  lifecycle.add(
+    'metrics server',
+    await serveMetrics({ port: config.METRICS_PORT, host: config.METRICS_HOST, logger, health: () => health.report() }),
+    (m) => m.close(),
+  );
   const nats = lifecycle.add('nats', await connectNats({ url: config.NATS_URL, name: 'gateway', logger }), (n) => n.nc.drain());
+  watchNats(nats.nc, health);
   // Subscriptions read the orders' events; the stream may not exist yet if the gateway starts first.
   await ensureStream(nats.jsm, streamFor(Events.OrderPlaced));
   const gateway = await startGateway({
@@ -25,6 +49,7 @@ async function main(): Promise<void> {
     pollIntervalMs: config.SUPERGRAPH_POLL_INTERVAL_MS,
   });
   lifecycle.add('gateway', gateway, (g) => g.close());
+  void gateway.ready().then(() => health.set('supergraph', true));
 }
 
 main().catch((err: unknown) => {

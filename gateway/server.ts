@@ -19,6 +19,7 @@ import { admissionPlugin, admitSocketOperation, originAllowlist, verifyOrigin } 
 import { jsonErrors, notFound } from './http-errors.js';
 import { operationLimitsRule, type OperationLimits } from './limits.js';
 import { requestLog } from './request-log.js';
+import { countedSubscription, operationMetrics } from './metrics.js';
 import { playgroundRouter } from './playground.js';
 import { createSupergraph, type SubgraphEndpoint } from './supergraph.js';
 import {
@@ -110,6 +111,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
       ApolloServerPluginLandingPageDisabled(),
       admissionPlugin(options.limits),
       requestLog(logger),
+      operationMetrics(),
     ],
   });
 
@@ -170,7 +172,10 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
         if (response.body.kind !== 'single') throw new Error('incremental delivery is not supported');
         return response.body.singleResult as never;
       },
-      subscribe: (args) => subscribe({ ...args, subscribeFieldResolver: subscribeField, fieldResolver: resolveField(print) }),
+      subscribe: async (args) => {
+        const result = await subscribe({ ...args, subscribeFieldResolver: subscribeField, fieldResolver: resolveField(print) });
+        return Symbol.asyncIterator in result ? countedSubscription(result) : result;
+      },
       // Parsed, validated and costed as HTTP operations are, before anything runs.
       onSubscribe: (ctx, id, payload) => {
         const admitted = admitSocketOperation(admission, supergraph.schema(), payload, Object.keys(ctx.subscriptions).length);

@@ -11,7 +11,7 @@ import type {
   GatewaySchemaLoadOrUpdateCallback,
 } from '@apollo/server-gateway-interface';
 import { execute as executeLocally, extendSchema, GraphQLError, Kind, parse, type DocumentNode, type GraphQLSchema, type OperationDefinitionNode } from 'graphql';
-import { childTraceparent, currentTrace, type Logger } from '../services/platform/index.js';
+import { traceHeaders, type Logger } from '../services/platform/index.js';
 
 export interface SubgraphEndpoint {
   name: string;
@@ -70,13 +70,12 @@ export function createSupergraph(options: SupergraphOptions): Supergraph {
     for (let attempt = 1; ; attempt++) {
       const candidate = new ApolloGateway({
         supergraphSdl: new IntrospectAndCompose({ subgraphs: options.subgraphs, pollIntervalInMs: options.pollIntervalMs }),
-        // Each subgraph fetch is a child span of the operation's trace (W3C traceparent).
+        // Each subgraph fetch continues the operation's trace (W3C traceparent of the active span).
         buildService: ({ url }) =>
           new RemoteGraphQLDataSource({
             ...(url ? { url } : {}),
             willSendRequest({ request }) {
-              const trace = currentTrace();
-              if (trace) request.http?.headers.set('traceparent', childTraceparent(trace.traceparent));
+              for (const [key, value] of Object.entries(traceHeaders())) request.http?.headers.set(key, value);
             },
           }),
         logger: { debug: () => {}, info: (m) => logger.debug(String(m)), warn: (m) => logger.warn(String(m)), error: (m) => logger.error(String(m)) },

@@ -2,18 +2,18 @@ import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { subgraphPorts } from '../gateway/config.js';
 
-/** Every Orderflow service process, in start order, with the ports `npm start` gives it. */
+/** Every Orderflow service process, in start order, with the ports `npm start` gives it (metrics: /metrics and /healthz). */
 export const serviceTable = [
-  { name: 'inventory', grpcPort: 50052, graphqlPort: subgraphPorts.inventory },
-  { name: 'payments', grpcPort: 50053, graphqlPort: subgraphPorts.payments },
-  { name: 'shipping', grpcPort: 50054, graphqlPort: subgraphPorts.shipping },
-  { name: 'orders', grpcPort: 50051, graphqlPort: subgraphPorts.orders },
-  { name: 'query', grpcPort: 50056, graphqlPort: subgraphPorts.query },
-  { name: 'notifications', grpcPort: 50055, graphqlPort: subgraphPorts.notifications },
+  { name: 'inventory', grpcPort: 50052, graphqlPort: subgraphPorts.inventory, metricsPort: 9462 },
+  { name: 'payments', grpcPort: 50053, graphqlPort: subgraphPorts.payments, metricsPort: 9463 },
+  { name: 'shipping', grpcPort: 50054, graphqlPort: subgraphPorts.shipping, metricsPort: 9464 },
+  { name: 'orders', grpcPort: 50051, graphqlPort: subgraphPorts.orders, metricsPort: 9461 },
+  { name: 'query', grpcPort: 50056, graphqlPort: subgraphPorts.query, metricsPort: 9466 },
+  { name: 'notifications', grpcPort: 50055, graphqlPort: subgraphPorts.notifications, metricsPort: 9465 },
 ] as const;
 
 /** The gateway: not a service (no store, no gRPC), started after them. */
-export const gatewayProcess = { name: 'gateway', port: 4000 } as const;
+export const gatewayProcess = { name: 'gateway', port: 4000, metricsPort: 9460 } as const;
 
 export type ServiceName = (typeof serviceTable)[number]['name'];
 

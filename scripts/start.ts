@@ -119,8 +119,10 @@ function spawnProcess(name: string, env: Record<string, string>): void {
   });
 }
 
-function startService(name: string, grpcPort: number, graphqlPort: number, natsUrl: string): void {
+function startService(name: string, grpcPort: number, graphqlPort: number, metricsPort: number, natsUrl: string): void {
   spawnProcess(name, {
+    METRICS_PORT: String(metricsPort),
+    METRICS_HOST: '127.0.0.1',
     NATS_URL: natsUrl,
     DATA_DIR: dataDir,
     GRPC_PORT: String(grpcPort),
@@ -131,17 +133,25 @@ function startService(name: string, grpcPort: number, graphqlPort: number, natsU
     // Where each service finds the others: INVENTORY_GRPC_TARGET=127.0.0.1:50052, ...
     ...Object.fromEntries(serviceTable.map((s) => [`${s.name.toUpperCase()}_GRPC_TARGET`, `127.0.0.1:${s.grpcPort}`])),
   });
-  say(`${name.padEnd(9)} grpc 127.0.0.1:${grpcPort}   subgraph http://127.0.0.1:${graphqlPort}/graphql   (grpcurl -plaintext 127.0.0.1:${grpcPort} list)`);
+  say(
+    `${name.padEnd(9)} grpc 127.0.0.1:${grpcPort}   subgraph http://127.0.0.1:${graphqlPort}/graphql   ` +
+      `metrics http://127.0.0.1:${metricsPort}/metrics   (grpcurl -plaintext 127.0.0.1:${grpcPort} list)`,
+  );
 }
 
 function startGateway(natsUrl: string): void {
   const port = gatewayProcess.port;
   spawnProcess(gatewayProcess.name, {
     NATS_URL: natsUrl,
+    METRICS_PORT: String(gatewayProcess.metricsPort),
+    METRICS_HOST: '127.0.0.1',
     GATEWAY_PORT: String(port),
     ...Object.fromEntries(serviceTable.map((s) => [subgraphUrlVariable(s.name as SubgraphName), `http://127.0.0.1:${s.graphqlPort}/graphql`])),
   });
-  say(`gateway   http://127.0.0.1:${port}/graphql   subscriptions ws://127.0.0.1:${port}/graphql`);
+  say(
+    `gateway   http://127.0.0.1:${port}/graphql   subscriptions ws://127.0.0.1:${port}/graphql   ` +
+      `metrics http://127.0.0.1:${gatewayProcess.metricsPort}/metrics`,
+  );
   say(`\n  Playground: http://127.0.0.1:${port}/\n`);
 }
 
@@ -165,7 +175,7 @@ try {
   control = await provision(natsUrl);
   say(`storage   ${MONGODB_URI ? 'MongoDB' : `embedded, under ${dataDir}`}`);
   const services = availableServices();
-  for (const { name, grpcPort, graphqlPort } of services) startService(name, grpcPort, graphqlPort, natsUrl);
+  for (const { name, grpcPort, graphqlPort, metricsPort } of services) startService(name, grpcPort, graphqlPort, metricsPort, natsUrl);
   startGateway(natsUrl);
   say('Ctrl-C stops everything.');
   if (services.some((s) => s.name === 'orders')) ticker = await startOrderTicker(control, showOrders);

@@ -14,6 +14,7 @@ import {
 } from '../platform/index.js';
 import { orderDecider, type NewOrder, type OrderCommand } from './decide.js';
 import { evolve, initialState, nextDeadline, orderCodec, orderStream, type Order, type OrderEvent, type PlacedOrder } from './order.js';
+import { observeSaga } from './metrics.js';
 import { statusOf, toOrderMessage } from './order-message.js';
 import { stepDefinitions, type SagaTiming, type StepInput, type StepName } from './saga.js';
 import type { OrderSecrets, OrderViews } from './views.js';
@@ -150,6 +151,7 @@ export function createOrders(options: OrdersOptions): Orders {
       await secrets.put(order.orderId, paymentToken, new Date(now.getTime() + placementGraceMs));
       try {
         const result = await append(order.orderId, initialState(), 0, decided, commandsFor(decided, after, paymentToken), now);
+        observeSaga(initialState(), decided);
         await afterAppend(order.orderId, decided, after, result.version);
         return { state: after, version: result.version, appended: decided, placed: true };
       } catch (err) {
@@ -168,6 +170,7 @@ export function createOrders(options: OrdersOptions): Orders {
         if (token === undefined) logger.error({ orderId }, 'the card token of the order is gone; the charge will be declined');
         try {
           const result = await append(orderId, state, version, decided, commandsFor(decided, after, token ?? ''), command.now, causationId);
+          observeSaga(state, decided);
           await afterAppend(orderId, decided, after, result.version);
           return { state: after, version: result.version, appended: decided };
         } catch (err) {

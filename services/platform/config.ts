@@ -175,4 +175,12 @@ export const commonEnv = {
   GRAPHQL_HOST: str({ default: '0.0.0.0' }),
   /** pino level: trace, debug, info, warn, error, fatal, silent. */
   LOG_LEVEL: oneOf(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const, { default: 'info' }),
+  /** Port of the HTTP server answering /metrics (Prometheus) and /healthz; 0 picks a free one, logged at start. */
+  METRICS_PORT: port({ default: 0 }),
+  /** Address the metrics server binds; loopback unless a scraper elsewhere needs it. */
+  METRICS_HOST: str({ default: '127.0.0.1' }),
+  /** OTLP/HTTP collector base URL (spans go to <url>/v1/traces, protobuf); unset, no traces are exported. */
+  OTEL_EXPORTER_OTLP_ENDPOINT: optionalUrl({ protocols: ['http:', 'https:'] }),
+  /** service.name of exported spans; defaults to the service's own name. */
+  OTEL_SERVICE_NAME: optionalStr(),
 } satisfies Record<string, EnvVar<unknown>>;

@@ -13,6 +13,10 @@ describe('parseEnv', () => {
       GRAPHQL_PORT: 0,
       GRAPHQL_HOST: '0.0.0.0',
       LOG_LEVEL: 'info',
+      METRICS_PORT: 0,
+      METRICS_HOST: '127.0.0.1',
+      OTEL_EXPORTER_OTLP_ENDPOINT: undefined,
+      OTEL_SERVICE_NAME: undefined,
     });
   });
 

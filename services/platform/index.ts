@@ -90,6 +90,7 @@ export { grpcClient, type CallSettings, type GrpcClient, type GrpcClientOptions 
 export { grpcStatusOf, isServiceError, readGrpcFailure, toGrpcError, type GrpcFailure } from './grpc/errors.js';
 export { implement, type CallContext, type UnaryHandlers } from './grpc/handlers.js';
 export { startGrpcServer, type GrpcServer, type GrpcServerOptions, type ServiceBinding } from './grpc/server.js';
+export { HealthRegistry, ServingStatus } from './grpc/health.js';
 export {
   batchLoader,
   connection,
@@ -122,4 +123,32 @@ export {
   type ServiceOverrides,
 } from './runtime.js';
 export { currencyMinorDigits, maxTextLength, Violations } from './validation.js';
-export { childTraceparent, currentTrace, newTraceparent, withTrace, type TraceContext } from './trace.js';
+export {
+  activeSpanIds,
+  contextFrom,
+  currentTrace,
+  SpanKind,
+  TraceAttributes,
+  traceHeaders,
+  withSpan,
+  withTrace,
+  type SpanOptions,
+  type TraceCarrier,
+  type TraceContext,
+} from './trace.js';
+export { flushTraces, startTracing, type Tracing, type TracingSettings } from './tracing.js';
+export {
+  counter,
+  durationBuckets,
+  gauge,
+  histogram,
+  metricsText,
+  registry as metricsRegistry,
+  sampleAtScrape,
+  serveMetrics,
+  type HealthReport,
+  type MetricsServer,
+  type MetricsServerOptions,
+  type Sampler,
+} from './metrics.js';
+export { probeStorage, ProcessHealth, watchNats, type StorageProbeOptions } from './health.js';

@@ -1,4 +1,5 @@
 import { pino, type Logger, type LoggerOptions } from 'pino';
+import { activeSpanIds } from './trace.js';
 
 export type { Logger } from 'pino';
 
@@ -13,7 +14,7 @@ export interface LoggerSettings {
 /**
  * The process logger: one JSON object per line, with the service name on every line. Message
  * handlers log through `messageLogger`, so each of their lines carries the order id, message id
- * and correlation id.
+ * and correlation id. A line written inside a span carries its `trace_id` and `span_id`.
  */
 export function createLogger(settings: LoggerSettings): Logger {
   const options: LoggerOptions = {
@@ -22,6 +23,7 @@ export function createLogger(settings: LoggerSettings): Logger {
     timestamp: pino.stdTimeFunctions.isoTime,
     formatters: { level: (label) => ({ level: label }) },
     serializers: { err: pino.stdSerializers.err },
+    mixin: () => activeSpanIds() ?? {},
   };
   return settings.destination ? pino(options, settings.destination) : pino(options);
 }

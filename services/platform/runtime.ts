@@ -4,12 +4,16 @@ import { ConfigError, type commonEnv, type EnvVar } from './config.js';
 import { streams } from './contracts.js';
 import { createEventStore, type EventStore } from './eventstore/index.js';
 import { startSubgraphServer, type SubgraphDefinition, type SubgraphServer } from './graphql/subgraph.js';
+import { ServingStatus } from './grpc/health.js';
 import { startGrpcServer, type GrpcServer, type ServiceBinding } from './grpc/server.js';
+import { probeStorage, ProcessHealth, watchNats } from './health.js';
 import { Lifecycle } from './lifecycle.js';
 import { createLogger, type Logger } from './logging.js';
 import { runConsumer, type RunConsumerOptions, type RunningConsumer } from './messaging/consumer.js';
 import { jetStreamPublisher } from './messaging/envelope.js';
 import { connectNats, deadLetterStream, ensureStream, type Nats, type StreamSpec } from './messaging/nats.js';
+import { gauge, sampleAtScrape, serveMetrics } from './metrics.js';
+import { startTracing } from './tracing.js';
 import { openServiceStore, serviceDatabaseName, type DocumentStore } from './storage/index.js';
 
 /** What a service process needs to start its runtime; each main.ts parses it from the environment. */
@@ -32,7 +36,15 @@ export interface RuntimeSettings {
    * engine this way, as its files belong to one process.
    */
   store?: DocumentStore;
+  /** Where `/metrics` and `/healthz` are served; without it, nowhere (the metrics are still kept). */
+  metrics?: { port: number; host?: string };
+  /** Traces: the OTLP endpoint (unset, spans are not exported) and the spans' service name (default `service`). */
+  tracing?: { endpoint?: string | undefined; serviceName?: string | undefined };
+  /** Between storage probes of the health check. Default 5 s. */
+  storageProbeIntervalMs?: number;
 }
+
+const outboxBacklog = gauge('orderflow_outbox_backlog_commits', 'Commits not yet published to NATS, counted at scrape, by service', ['service']);
 
 /** The shared machinery of one service process. Closing it closes everything in reverse order. */
 export interface Runtime {
@@ -44,6 +56,10 @@ export interface Runtime {
   /** The event store whose commits are relayed to JetStream by this process. */
   readonly events: EventStore;
   readonly lifecycle: Lifecycle;
+  /** NATS and storage reachability; gRPC health and `/healthz` answer from it. */
+  readonly health: ProcessHealth;
+  /** `http://<host>:<port>/metrics`, when served. */
+  readonly metricsUrl: string | undefined;
   /** Starts the gRPC server with health, reflection and server info; closed with the runtime. */
   serveGrpc(services: ServiceBinding[], options: { port: number; host?: string }): Promise<GrpcServer>;
   /** Serves the service's GraphQL subgraph over HTTP; closed with the runtime. */
@@ -62,7 +78,14 @@ export async function startRuntime(settings: RuntimeSettings): Promise<Runtime> 
   const instanceId = randomUUID().slice(0, 8);
   const logger = settings.logger ?? createLogger({ service: settings.service, level: settings.logLevel });
   const lifecycle = new Lifecycle(logger);
+  const health = new ProcessHealth(logger, ['nats', 'storage']);
+  const tracing = startTracing({ serviceName: settings.tracing?.serviceName ?? settings.service, endpoint: settings.tracing?.endpoint, logger });
+  // Flushed, not shut down, at close: replicas in one process share the provider.
+  lifecycle.add('traces', tracing, (t) => t.flush());
   try {
+    const metricsServer = settings.metrics
+      ? lifecycle.add('metrics server', await serveMetrics({ ...settings.metrics, logger, health: () => health.report() }), (m) => m.close())
+      : undefined;
     const store =
       settings.store ??
       lifecycle.add(
@@ -81,11 +104,13 @@ export async function startRuntime(settings: RuntimeSettings): Promise<Runtime> 
         : { storage: store.kind, dir: join(settings.dataDir, settings.service) },
       'storage open',
     );
+    lifecycle.add('storage probe', probeStorage(store, health, { intervalMs: settings.storageProbeIntervalMs }), async (stop) => stop());
     const nats = lifecycle.add(
       'nats',
       await connectNats({ url: settings.natsUrl, name: `${settings.service}-${instanceId}`, logger }),
       (n) => n.nc.drain(),
     );
+    watchNats(nats.nc, health);
     for (const spec of [deadLetterStream, ...settings.streams]) await ensureStream(nats.jsm, spec);
     const events = lifecycle.add(
       'outbox relay',
@@ -93,6 +118,12 @@ export async function startRuntime(settings: RuntimeSettings): Promise<Runtime> 
       (e) => e.close(),
     );
     await events.start();
+    const commits = store.collection<{ _id: string; published: boolean }>('commits');
+    lifecycle.add(
+      'outbox backlog sampler',
+      sampleAtScrape(async () => outboxBacklog.set({ service: settings.service }, await commits.countDocuments({ published: false }))),
+      async (unsample) => void unsample(),
+    );
 
     return {
       service: settings.service,
@@ -102,9 +133,18 @@ export async function startRuntime(settings: RuntimeSettings): Promise<Runtime> 
       store,
       events,
       lifecycle,
+      health,
+      metricsUrl: metricsServer?.url,
       async serveGrpc(services, options) {
-        const server = await startGrpcServer({ service: settings.service, services, logger, port: options.port, host: options.host });
-        return lifecycle.add('grpc', server, (s) => s.shutdown());
+        const server = lifecycle.add(
+          'grpc',
+          await startGrpcServer({ service: settings.service, services, logger, port: options.port, host: options.host }),
+          (s) => s.shutdown(),
+        );
+        // Every served service answers NOT_SERVING while NATS or storage is away.
+        const unwatch = health.watch((serving) => server.health.setAll(serving ? ServingStatus.SERVING : ServingStatus.NOT_SERVING));
+        lifecycle.add('grpc health', unwatch, async (stop) => void stop());
+        return server;
       },
       async serveSubgraph(subgraph, options) {
         const server = await startSubgraphServer({ service: settings.service, subgraph, logger, port: options.port, host: options.host });
@@ -136,6 +176,8 @@ export interface ServiceOverrides {
 /** A running service replica, as every `boot<Name>` returns it. */
 export interface RunningService {
   readonly runtime: Runtime;
+  /** `http://127.0.0.1:<port>/metrics` of its metrics server. */
+  readonly metricsUrl: string | undefined;
   /** `127.0.0.1:<port>` (or the bound host) of its gRPC server. */
   readonly grpcAddress: string;
   readonly grpcPort: number;
@@ -167,6 +209,8 @@ export async function startService(
     dataDir: config.DATA_DIR,
     logLevel: config.LOG_LEVEL,
     streams,
+    metrics: { port: config.METRICS_PORT, host: config.METRICS_HOST },
+    tracing: { endpoint: config.OTEL_EXPORTER_OTLP_ENDPOINT, serviceName: config.OTEL_SERVICE_NAME },
     ...(overrides.logger ? { logger: overrides.logger } : {}),
     ...(overrides.store ? { store: overrides.store } : {}),
   });
@@ -175,6 +219,7 @@ export async function startService(
     const graphql = await runtime.serveSubgraph(subgraph(grpc.address), { port: config.GRAPHQL_PORT, host: config.GRAPHQL_HOST });
     return {
       runtime,
+      metricsUrl: runtime.metricsUrl,
       grpcAddress: grpc.address,
       grpcPort: grpc.port,
       graphqlUrl: graphql.url,

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { ConcurrencyError } from '../errors.js';
-import { childTraceparent, currentTrace } from '../trace.js';
+import { currentTrace, traceHeaders, withSpan } from '../trace.js';
 import type { Logger } from '../logging.js';
 import { subjectFor, type MessagePublisher } from '../messaging/envelope.js';
 import { DuplicateKeyError, type Collection, type DocumentStore } from '../storage/index.js';
@@ -69,7 +69,13 @@ export function createEventStore(options: EventStoreOptions): EventStore {
       ...(commit.causationId ? { causationId: commit.causationId } : {}),
     }));
 
-  const append: EventStore['append'] = async (streamId, expectedVersion, events, appendOptions = {}) => {
+  // Each append is a span; its commit stores the span's context, so the relay's publishes are its children.
+  const append: EventStore['append'] = (streamId, expectedVersion, events, appendOptions = {}) =>
+    withSpan('eventstore append', { attributes: { 'orderflow.stream_id': streamId, 'orderflow.events': events.length } }, () =>
+      appendInSpan(streamId, expectedVersion, events, appendOptions),
+    );
+
+  const appendInSpan: EventStore['append'] = async (streamId, expectedVersion, events, appendOptions = {}) => {
     if (events.length === 0) throw new TypeError(`append to ${streamId}: no events`);
     const expected = expectedVersion === 'any' ? await streamVersion(streamId) : expectedVersion;
     if (!Number.isInteger(expected) || expected < 0) {
@@ -85,7 +91,7 @@ export function createEventStore(options: EventStoreOptions): EventStore {
     // Within a message handler or gRPC call, the commit continues its trace and names its cause.
     const trace = currentTrace();
     const causationId = appendOptions.causationId ?? trace?.causationId;
-    const traceparent = appendOptions.traceparent ?? childTraceparent(trace?.traceparent);
+    const traceparent = appendOptions.traceparent ?? traceHeaders().traceparent;
     const commit: CommitDocument = {
       _id: `${streamId}@${expected + 1}`,
       streamId,
@@ -101,7 +107,7 @@ export function createEventStore(options: EventStoreOptions): EventStore {
       messages: (appendOptions.messages ?? []).map((m) => ({ id: m.id, type: m.type, subject: m.subject, data: encode(m.data) })),
       correlationId: appendOptions.correlationId ?? trace?.correlationId ?? streamId,
       ...(causationId ? { causationId } : {}),
-      traceparent,
+      ...(traceparent ? { traceparent } : {}),
       committedAt: appendOptions.now ?? new Date(),
       published: false,
     };

@@ -1,4 +1,5 @@
 import type { Logger } from '../logging.js';
+import { counter, histogram } from '../metrics.js';
 import type { MessagePublisher, OutgoingMessage } from '../messaging/envelope.js';
 import type { Collection } from '../storage/index.js';
 import type { CommitDocument } from './types.js';
@@ -21,6 +22,15 @@ export interface RelayStats {
   messagesPublished: number;
   swept: number;
 }
+
+const publishLatency = histogram(
+  'orderflow_outbox_publish_latency_seconds',
+  'Time from a commit to its being published and marked so, per commit',
+  [],
+  [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60],
+);
+const publishedCommits = counter('orderflow_outbox_published_commits_total', 'Commits the relay published');
+const publishFailures = counter('orderflow_outbox_publish_failures_total', 'Relay rounds that failed to publish (retried)');
 
 const decode = (b64: string) => new Uint8Array(Buffer.from(b64, 'base64'));
 
@@ -143,6 +153,7 @@ export class OutboxRelay {
           break;
         } catch (err) {
           if (this.#stopped) return;
+          publishFailures.inc();
           this.logger.warn({ err, commits: batch.length }, 'outbox publish failed; retrying');
           await new Promise((resolve) => setTimeout(resolve, this.#options.retryDelayMs));
         }
@@ -159,6 +170,9 @@ export class OutboxRelay {
       { _id: { $in: batch.map((c) => c._id) } },
       { $set: { published: true, publishedAt: new Date() } },
     );
+    const publishedAt = Date.now();
+    for (const c of batch) publishLatency.observe((publishedAt - new Date(c.committedAt).getTime()) / 1000);
+    publishedCommits.inc(batch.length);
     this.stats.commitsPublished += batch.length;
     this.stats.messagesPublished += messages.length;
   }

@@ -14,7 +14,7 @@ import { expressMiddleware } from '@as-integrations/express5';
 import express from 'express';
 import { GraphQLError, GraphQLScalarType, parse, type GraphQLFormattedError } from 'graphql';
 import type { Logger } from '../logging.js';
-import { withTrace } from '../trace.js';
+import { SpanKind, withSpan } from '../trace.js';
 import { sharedResolvers, sharedTypeDefs } from './scalars.js';
 
 const federationLink =
@@ -100,10 +100,25 @@ export async function startSubgraphServer<C extends BaseContext>(options: {
   });
   await apollo.start();
   const middleware = expressMiddleware(apollo, { context: async () => subgraph.context() });
-  // Resolvers run in a child span of the gateway's trace, so the gRPC calls they make carry it on.
-  app.use('/graphql', express.json({ limit: '1mb' }), (req, res, next) =>
-    withTrace({ traceparent: req.header('traceparent') }, () => middleware(req, res, next)),
-  );
+  // One server span per operation, child of the gateway's fetch; the resolvers' gRPC calls carry it on.
+  app.use('/graphql', express.json({ limit: '1mb' }), (req, res, next) => {
+    const body = req.body as { operationName?: unknown } | undefined;
+    const operation = typeof body?.operationName === 'string' ? body.operationName : '(anonymous)';
+    void withSpan(
+      `graphql ${options.service} ${operation}`,
+      {
+        kind: SpanKind.SERVER,
+        parent: { traceparent: req.header('traceparent'), tracestate: req.header('tracestate') },
+        attributes: { 'graphql.operation.name': operation, 'orderflow.subgraph': options.service },
+      },
+      () =>
+        new Promise<void>((resolve) => {
+          res.once('finish', resolve);
+          res.once('close', resolve);
+          void middleware(req, res, next);
+        }),
+    );
+  });
   const host = options.host ?? '0.0.0.0';
   await new Promise<void>((resolve, reject) => {
     http.once('error', (err) => reject(new Error(`cannot serve the ${options.service} subgraph on ${host}:${options.port}: ${err.message}`)));

@@ -1,4 +1,4 @@
-import { childTraceparent, currentTrace } from '../trace.js';
+import { SpanKind, traceHeaders, withSpan } from '../trace.js';
 import {
   Channel,
   credentials,
@@ -75,17 +75,25 @@ export function grpcClient<D extends ServiceDefinition>(
   const methods: Record<string, unknown> = {};
   for (const name of Object.keys(definition)) {
     const invoke = (client as unknown as Record<string, Function>)[name]!.bind(client);
+    const path = (definition[name] as MethodDefinition<unknown, unknown>).path;
+    const [service = '', method = ''] = path.split('/').slice(1);
+    // A client span per call; the server's span continues it through the `traceparent` metadata.
     methods[name] = (request: unknown, settings: CallSettings = {}) =>
-      new Promise((resolve, reject) => {
-        const metadata = settings.metadata?.clone() ?? new Metadata();
-        if (settings.correlationId) metadata.set('orderflow-correlation-id', settings.correlationId);
-        const trace = currentTrace();
-        if (trace && !metadata.get('traceparent').length) metadata.set('traceparent', childTraceparent(trace.traceparent));
-        const callOptions: CallOptions = { deadline: Date.now() + (settings.deadlineMs ?? defaultDeadline) };
-        invoke(request, metadata, callOptions, (err: ServiceError | null, response: unknown) =>
-          err ? reject(err) : resolve(response),
-        );
-      });
+      withSpan(path.slice(1), { kind: SpanKind.CLIENT, attributes: { 'rpc.system': 'grpc', 'rpc.service': service, 'rpc.method': method } }, (span) =>
+        new Promise((resolve, reject) => {
+          const metadata = settings.metadata?.clone() ?? new Metadata();
+          if (settings.correlationId) metadata.set('orderflow-correlation-id', settings.correlationId);
+          if (!metadata.get('traceparent').length) {
+            for (const [key, value] of Object.entries(traceHeaders())) metadata.set(key, value);
+          }
+          const callOptions: CallOptions = { deadline: Date.now() + (settings.deadlineMs ?? defaultDeadline) };
+          invoke(request, metadata, callOptions, (err: ServiceError | null, response: unknown) => {
+            span.setAttribute('rpc.grpc.status_code', err?.code ?? 0);
+            if (err) reject(err);
+            else resolve(response);
+          });
+        }),
+      );
   }
   let closed = false;
   methods.close = () => {

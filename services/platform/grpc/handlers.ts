@@ -7,7 +7,7 @@ import type {
   UntypedServiceImplementation,
 } from '@grpc/grpc-js';
 import type { Logger } from '../logging.js';
-import { withTrace } from '../trace.js';
+import { SpanKind, withSpan } from '../trace.js';
 import { grpcStatusOf, toGrpcError } from './errors.js';
 
 /** What a unary handler knows of its call besides the request. */
@@ -54,9 +54,24 @@ export function implement<D extends ServiceDefinition>(
         },
       };
       const traceparent = call.metadata.get('traceparent')[0];
-      withTrace(
-        { traceparent: traceparent ? String(traceparent) : undefined, correlationId: correlationId ? String(correlationId) : undefined },
-        () => handler(call.request, ctx),
+      const tracestate = call.metadata.get('tracestate')[0];
+      const [service = '', rpcMethod = ''] = method.path.split('/').slice(1);
+      withSpan(
+        method.path.slice(1),
+        {
+          kind: SpanKind.SERVER,
+          parent: { traceparent: traceparent ? String(traceparent) : undefined, tracestate: tracestate ? String(tracestate) : undefined },
+          attributes: { 'rpc.system': 'grpc', 'rpc.service': service, 'rpc.method': rpcMethod },
+          ...(correlationId ? { correlationId: String(correlationId) } : {}),
+        },
+        async (span) => {
+          try {
+            return await handler(call.request, ctx);
+          } catch (err) {
+            span.setAttribute('rpc.grpc.status_code', grpcStatusOf(err));
+            throw err;
+          }
+        },
       ).then(
         (response) => callback(null, response),
         (err: unknown) => {

@@ -1,7 +1,8 @@
 import { randomUUID } from 'node:crypto';
-import { Server, ServerCredentials, type ServiceDefinition, type UntypedServiceImplementation } from '@grpc/grpc-js';
+import { Server, ServerCredentials, status, type ServiceDefinition, type ServiceError, type UntypedServiceImplementation } from '@grpc/grpc-js';
 import { ServerInfoServiceService } from '../../../generated/orderflow/platform/v1/server_info.js';
 import type { Logger } from '../logging.js';
+import { counter, histogram } from '../metrics.js';
 import { implement } from './handlers.js';
 import { HealthRegistry, ServingStatus } from './health.js';
 import { DescriptorIndex, reflectionServices } from './reflection.js';
@@ -47,14 +48,31 @@ export function serviceNameOf(definition: ServiceDefinition): string {
   return first.path.split('/')[1] ?? '';
 }
 
-/** The binding with every unary method counting its calls into `calls`, keyed by method path. */
+const requests = counter('orderflow_grpc_server_requests_total', 'gRPC calls received, by method', ['method']);
+const errors = counter('orderflow_grpc_server_errors_total', 'gRPC calls answered with a status other than OK, by method and code', ['method', 'code']);
+const durations = histogram('orderflow_grpc_server_duration_seconds', 'Time from receiving a gRPC call to answering it, by method and code', ['method', 'code']);
+
+type UnaryCallback = (err: Partial<ServiceError> | null, ...rest: unknown[]) => void;
+
+/**
+ * The binding with every unary method counting its calls into `calls`, keyed by method path, and
+ * into the process's request, error and duration metrics, by method path and status code.
+ */
 function counted(binding: ServiceBinding, calls: Record<string, number>): UntypedServiceImplementation {
   const implementation: UntypedServiceImplementation = {};
   for (const [name, handler] of Object.entries(binding.implementation)) {
     const path = binding.definition[name]?.path ?? name;
-    implementation[name] = ((call: unknown, callback: unknown) => {
+    implementation[name] = ((call: unknown, callback: UnaryCallback) => {
       calls[path] = (calls[path] ?? 0) + 1;
-      return (handler as (call: unknown, callback: unknown) => void)(call, callback);
+      requests.inc({ method: path });
+      const stop = durations.startTimer({ method: path });
+      const answer: UnaryCallback = (err, ...rest) => {
+        const code = status[err?.code ?? status.OK] ?? String(err?.code);
+        stop({ code });
+        if (err && err.code !== status.OK) errors.inc({ method: path, code });
+        callback(err, ...rest);
+      };
+      return (handler as (call: unknown, callback: unknown) => void)(call, answer);
     }) as typeof handler;
   }
   return implementation;

@@ -1,7 +1,8 @@
 import type { MsgHdrs } from '@nats-io/nats-core';
 import type { ConsumerMessages, JsMsg } from '@nats-io/jetstream';
 import { messageLogger, type Logger } from '../logging.js';
-import { withTrace } from '../trace.js';
+import { counter, gauge, histogram, sampleAtScrape } from '../metrics.js';
+import { SpanKind, withSpan } from '../trace.js';
 import { readMetadata, type MessageMetadata } from './envelope.js';
 import { deadLetter } from './dead-letter.js';
 import { consumerDefaults, ensureConsumer, type ConsumerSpec, type Nats } from './nats.js';
@@ -62,6 +63,19 @@ export interface RunningConsumer {
   readonly done: Promise<void>;
 }
 
+const delivered = counter('orderflow_consumer_delivered_total', 'Messages delivered to this process, by consumer (stream/durable)', ['consumer']);
+const redelivered = counter('orderflow_consumer_redelivered_total', 'Deliveries that were not the first of their message, by consumer', ['consumer']);
+const acked = counter('orderflow_consumer_acked_total', 'Messages handled and acknowledged, by consumer', ['consumer']);
+const failed = counter('orderflow_consumer_failed_total', 'Handler failures that lead to a redelivery, by consumer', ['consumer']);
+const deadLettered = counter(
+  'orderflow_consumer_dead_lettered_total',
+  'Messages moved to the dead-letter stream, by consumer and reason (poison, max_deliver)',
+  ['consumer', 'reason'],
+);
+const handling = histogram('orderflow_consumer_handling_seconds', 'Time a handler took, by consumer and outcome (acked, failed, dead_lettered)', ['consumer', 'outcome']);
+const pending = gauge('orderflow_consumer_pending_messages', 'Messages in the stream not yet delivered to the consumer (num_pending, read at scrape)', ['consumer']);
+const ackPending = gauge('orderflow_consumer_ack_pending_messages', 'Messages delivered and not yet acknowledged (num_ack_pending, read at scrape)', ['consumer']);
+
 /**
  * Runs a handler over a durable pull consumer. Every replica that runs the same durable shares
  * the work: the server hands each message to one of them. A failure is retried after the
@@ -81,6 +95,12 @@ export async function runConsumer(options: RunConsumerOptions): Promise<RunningC
   const concurrency = Math.max(1, options.concurrency ?? 1);
   const inFlight = new Set<Promise<void>>();
   let stopping = false;
+  const labels = { consumer: name };
+  const unsample = sampleAtScrape(async () => {
+    const info = await consumer.info();
+    pending.set(labels, info.num_pending);
+    ackPending.set(labels, info.num_ack_pending);
+  });
 
   const handle = async (m: JsMsg): Promise<void> => {
     const metadata = readMetadata(m.headers);
@@ -101,14 +121,33 @@ export async function runConsumer(options: RunConsumerOptions): Promise<RunningC
       messageType: metadata.type,
       subject: m.subject,
     });
+    delivered.inc(labels);
+    if (m.info.deliveryCount > 1) redelivered.inc(labels);
+    const stopTimer = handling.startTimer(labels);
     // A slow handler keeps its delivery: tell the server we are still working on it.
     const keepAlive = setInterval(() => m.working(), Math.max(1_000, ackWait / 2));
     try {
-      await withTrace(
-        { traceparent: metadata.traceparent, correlationId: metadata.correlationId, causationId: metadata.id || undefined },
+      await withSpan(
+        `${m.subject} process`,
+        {
+          kind: SpanKind.CONSUMER,
+          parent: { traceparent: metadata.traceparent },
+          attributes: {
+            'messaging.system': 'nats',
+            'messaging.destination.name': m.subject,
+            'messaging.consumer.group.name': name,
+            'messaging.message.id': metadata.id,
+            'orderflow.message_type': metadata.type,
+            'orderflow.delivery_count': m.info.deliveryCount,
+          },
+          ...(metadata.correlationId ? { correlationId: metadata.correlationId } : {}),
+          ...(metadata.id ? { causationId: metadata.id } : {}),
+        },
         () => options.handler(received, { logger: log }),
       );
       m.ack();
+      acked.inc(labels);
+      stopTimer({ outcome: 'acked' });
     } catch (err) {
       const poison = err instanceof PoisonMessageError;
       const deliveries = m.info.deliveryCount;
@@ -116,15 +155,21 @@ export async function runConsumer(options: RunConsumerOptions): Promise<RunningC
         try {
           await deadLetter(nats.js, m, { stream, consumer: spec.durable, error: err });
           m.term();
+          deadLettered.inc({ ...labels, reason: poison ? 'poison' : 'max_deliver' });
+          stopTimer({ outcome: 'dead_lettered' });
           log.error({ err, deliveries, poison }, 'message dead-lettered');
         } catch (dlqErr) {
           // Never lose it: leave it unacknowledged-then-nak'd so it stays in the stream to redrive.
           m.nak(backoff.at(-1));
+          failed.inc(labels);
+          stopTimer({ outcome: 'failed' });
           log.error({ err, dlqErr, deliveries }, 'dead-letter publish failed; message left in its stream');
         }
       } else {
         const delay = backoff[Math.min(deliveries - 1, backoff.length - 1)] ?? 1_000;
         m.nak(delay);
+        failed.inc(labels);
+        stopTimer({ outcome: 'failed' });
         log.warn({ err, deliveries, maxDeliver, retryInMs: delay }, 'handler failed; message will be redelivered');
       }
     } finally {
@@ -153,6 +198,7 @@ export async function runConsumer(options: RunConsumerOptions): Promise<RunningC
     async stop() {
       if (stopping) return loop;
       stopping = true;
+      unsample();
       await messages.close();
       await loop;
       logger.info({ consumer: name }, 'consumer stopped');

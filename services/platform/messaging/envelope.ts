@@ -1,5 +1,6 @@
 import { headers as natsHeaders, type MsgHdrs } from '@nats-io/nats-core';
 import type { JetStreamClient } from '@nats-io/jetstream';
+import { SpanKind, traceHeaders, withSpan } from '../trace.js';
 
 /** Header names every Orderflow message carries on NATS. */
 export const Header = {
@@ -87,12 +88,26 @@ export interface MessagePublisher {
 /**
  * Publishes through JetStream with `msgID` set to the message id, so a message published twice
  * within the stream's duplicate window is stored once. Resolves when the server has persisted it.
+ * Each publish is a producer span, child of the message's `traceparent` (the commit's append) or
+ * of the active span; the message carries the publish span's context to its consumers.
  */
 export function jetStreamPublisher(js: JetStreamClient): MessagePublisher {
   return {
-    async publish(msg) {
-      await js.publish(msg.subject, msg.data, { msgID: msg.id, headers: messageHeaders(msg) });
-    },
+    publish: (msg) =>
+      withSpan(
+        `${msg.subject} publish`,
+        {
+          kind: SpanKind.PRODUCER,
+          parent: { traceparent: msg.traceparent },
+          attributes: { 'messaging.system': 'nats', 'messaging.destination.name': msg.subject, 'messaging.message.id': msg.id, 'orderflow.message_type': msg.type },
+          correlationId: msg.correlationId,
+          ...(msg.causationId ? { causationId: msg.causationId } : {}),
+        },
+        async () => {
+          const traceparent = traceHeaders().traceparent ?? msg.traceparent;
+          await js.publish(msg.subject, msg.data, { msgID: msg.id, headers: messageHeaders({ ...msg, ...(traceparent ? { traceparent } : {}) }) });
+        },
+      ),
   };
 }
 

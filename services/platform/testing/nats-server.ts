@@ -12,6 +12,10 @@ export interface TestNatsServer extends AsyncDisposable {
   readonly storeDir: string;
   /** Kills the server (SIGKILL) and starts it again on the same port and store. */
   restart(): Promise<void>;
+  /** Kills the server (SIGKILL), keeping its port and store for `start`. */
+  kill(): Promise<void>;
+  /** Starts the killed server again on the same port and store; nothing if it runs. */
+  start(): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -92,6 +96,13 @@ export async function startNatsServer(): Promise<TestNatsServer> {
     storeDir,
     async restart() {
       await stopProcess(child, 'SIGKILL');
+      child = await launchNatsServer(port, storeDir);
+    },
+    async kill() {
+      await stopProcess(child, 'SIGKILL');
+    },
+    async start() {
+      if (child.exitCode === null && child.signalCode === null) return;
       child = await launchNatsServer(port, storeDir);
     },
     stop,
