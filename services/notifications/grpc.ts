@@ -1,5 +1,5 @@
 import { NotificationServiceService, type Notification } from '../../generated/orderflow/notifications/v1/notifications_service.js';
-import { implement, Violations, type Logger, type ServiceBinding } from '../platform/index.js';
+import { implement, mayAccess, scopedCustomer, Violations, type Logger, type ServiceBinding } from '../platform/index.js';
 import type { NotificationDocument, Notifications } from './notifications.js';
 
 const maxPageSize = 500;
@@ -33,9 +33,10 @@ export function notificationsGrpc(notifications: Notifications, logger: Logger):
     implementation: implement(
       NotificationServiceService,
       {
-        async listNotifications(request) {
+        async listNotifications(request, ctx) {
           const v = new Violations();
-          const customerId = request.customerId ?? '';
+          // A customer lists their own; by order, another customer's order has none for them.
+          const customerId = request.customerId ? scopedCustomer(ctx.caller, request.customerId) : '';
           const orderId = request.orderId ?? '';
           if (!customerId && !orderId) v.add('filter', 'set customer_id or order_id');
           v.optionalText('customer_id', customerId).optionalText('order_id', orderId);
@@ -47,7 +48,7 @@ export function notificationsGrpc(notifications: Notifications, logger: Logger):
           const rows = await notifications.list(customerId ? { customerId } : { orderId }, pageSize, after);
           const page = rows.slice(0, pageSize);
           return {
-            notifications: page.map(toApi),
+            notifications: page.filter((n) => mayAccess(ctx.caller, n.customerId)).map(toApi),
             nextPageToken: rows.length > pageSize && page.length > 0 ? encodeToken(page.at(-1)!) : '',
           };
         },

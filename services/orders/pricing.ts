@@ -18,9 +18,12 @@ export interface Catalog {
   close(): void;
 }
 
-/** The catalog behind inventory's gRPC API, on the process's shared channel to `target`. */
-export function connectCatalog(target: string, deadlineMs: number): Catalog {
-  const client: GrpcClient<typeof InventoryServiceService> = grpcClient(InventoryServiceService, target, { deadlineMs });
+/**
+ * The catalog behind inventory's gRPC API, on the process's shared channel to `target`, called with
+ * this service's own credential (`authorization`, `Bearer <SERVICE_TOKEN>`) when it has one.
+ */
+export function connectCatalog(target: string, deadlineMs: number, authorization?: string): Catalog {
+  const client: GrpcClient<typeof InventoryServiceService> = grpcClient(InventoryServiceService, target, { deadlineMs, authorization });
   return {
     async products(skus, correlationId) {
       try {

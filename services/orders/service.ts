@@ -90,7 +90,7 @@ export async function bootOrders(env: Record<string, string | undefined>, overri
     const orders = createOrders({ events: runtime.events, views, secrets, timing, plan: config.SAGA_STEPS, logger: runtime.logger });
     const catalog =
       overrides.catalog ??
-      runtime.lifecycle.add('catalog client', connectCatalog(config.INVENTORY_GRPC_TARGET, config.INVENTORY_DEADLINE_MS), async (c) => c.close());
+      runtime.lifecycle.add('catalog client', connectCatalog(config.INVENTORY_GRPC_TARGET, config.INVENTORY_DEADLINE_MS, runtime.serviceAuthorization), async (c) => c.close());
     const grpc = await runtime.serveGrpc([ordersGrpc({ orders, views, catalog, now }, runtime.logger)], {
       port: config.GRPC_PORT,
       host: config.GRPC_HOST,

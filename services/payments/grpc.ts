@@ -1,7 +1,7 @@
 // PaymentService: reads payments. GetPayment folds the order's stream (authoritative); ListPayments
 // pages through the payment records' views, newest first.
 import { PaymentServiceService, type Payment } from '../../generated/orderflow/payments/v1/payments_service.js';
-import { implement, NotFoundError, Violations, type Logger, type ServiceBinding } from '../platform/index.js';
+import { implement, mayAccess, NotFoundError, scopedCustomer, Violations, type Logger, type ServiceBinding } from '../platform/index.js';
 import { toPaymentMessage, viewOf } from './payment-view.js';
 import type { Payments } from './payments.js';
 import type { PaymentRecords, SortKey } from './records.js';
@@ -34,29 +34,31 @@ export function paymentsGrpc(payments: Payments, records: PaymentRecords, logger
     implementation: implement(
       PaymentServiceService,
       {
-        async getPayment(request) {
+        async getPayment(request, ctx) {
           new Violations().text('order_id', request.orderId).throwIfAny();
           const { state, record } = await payments.load(request.orderId);
           // A payment exists once ChargePayment arrived; a RefundPayment alone does not make one.
-          if (!record || record.customerId === undefined) throw new NotFoundError('payment of order', request.orderId);
+          // Another customer's payment does not exist for this caller.
+          if (!record || record.customerId === undefined || !mayAccess(ctx.caller, record.customerId)) throw new NotFoundError('payment of order', request.orderId);
           return { payment: toPaymentMessage(record, viewOf(state, record.createdAt ?? new Date(0))) };
         },
 
-        async batchGetPayments(request) {
+        async batchGetPayments(request, ctx) {
           new Violations().idList('order_ids', request.orderIds).throwIfAny();
           const ids = [...new Set(request.orderIds)];
           // One call for many orders; each payment is folded from its own stream, as GetPayment does.
           const loaded = await Promise.all(ids.map((orderId) => payments.load(orderId)));
           const found = new Map<string, Payment>();
           loaded.forEach(({ state, record }, i) => {
-            if (record && record.customerId !== undefined) {
+            if (record && record.customerId !== undefined && mayAccess(ctx.caller, record.customerId)) {
               found.set(ids[i]!, toPaymentMessage(record, viewOf(state, record.createdAt ?? new Date(0))));
             }
           });
           return { payments: ids.flatMap((id) => found.get(id) ?? []), missingOrderIds: ids.filter((id) => !found.has(id)) };
         },
 
-        async listPayments(request) {
+        async listPayments(raw, ctx) {
+          const request = { ...raw, customerId: scopedCustomer(ctx.caller, raw.customerId) };
           const violations = new Violations()
             .optionalText('customer_id', request.customerId)
             .integer('page_size', request.pageSize, { min: 0, max: maxPageSize });

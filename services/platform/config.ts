@@ -152,8 +152,23 @@ export function bool(options: { default?: boolean } = {}): EnvVar<boolean> {
   };
 }
 
+/** The identity variables every process reads (gateway and services alike). */
+export const authEnv = {
+  /** The issuer's JWKS: an http(s) URL, or a file path in development. Required unless AUTH_DISABLED. */
+  AUTH_JWKS_URL: optionalStr(),
+  /** The `iss` tokens must carry; required with AUTH_JWKS_URL. */
+  AUTH_ISSUER: optionalStr(),
+  /** The `aud` tokens must carry. */
+  AUTH_AUDIENCE: str({ default: 'orderflow' }),
+  /** true: no token is checked and every caller is an admin (a warning is logged). Default false. */
+  AUTH_DISABLED: bool({ default: false }),
+  /** This service's own credential for calls to other services (a token with roles ["service"]). */
+  SERVICE_TOKEN: optionalStr(),
+} satisfies Record<string, EnvVar<unknown>>;
+
 /** The variables every Orderflow service reads; each main.ts adds its own. */
 export const commonEnv = {
+  ...authEnv,
   /** NATS server(s) with JetStream. */
   NATS_URL: url({ default: 'nats://127.0.0.1:4222', protocols: ['nats:', 'tls:'] }),
   /** MongoDB connection string; when unset, the embedded file-persisted engine is used. */
@@ -167,12 +182,12 @@ export const commonEnv = {
   DATA_DIR: str({ default: './data' }),
   /** Port of the gRPC server; 0 picks a free one. */
   GRPC_PORT: port({ default: 0 }),
-  /** Address the gRPC server binds. */
-  GRPC_HOST: str({ default: '0.0.0.0' }),
+  /** Address the gRPC server binds: loopback unless set (compose sets 0.0.0.0). */
+  GRPC_HOST: str({ default: '127.0.0.1' }),
   /** Port of the service's GraphQL subgraph (HTTP, path /graphql); 0 picks a free one. */
   GRAPHQL_PORT: port({ default: 0 }),
-  /** Address the GraphQL subgraph binds. */
-  GRAPHQL_HOST: str({ default: '0.0.0.0' }),
+  /** Address the GraphQL subgraph binds: loopback unless set (compose sets 0.0.0.0). */
+  GRAPHQL_HOST: str({ default: '127.0.0.1' }),
   /** pino level: trace, debug, info, warn, error, fatal, silent. */
   LOG_LEVEL: oneOf(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const, { default: 'info' }),
   /** Port of the HTTP server answering /metrics (Prometheus) and /healthz; 0 picks a free one, logged at start. */

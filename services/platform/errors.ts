@@ -75,3 +75,13 @@ export class ConcurrencyError extends DomainError {
 export class UnavailableError extends DomainError {
   readonly code = 'UNAVAILABLE';
 }
+
+/** The caller did not prove who it is: no credential where one is needed, or one that does not verify. */
+export class UnauthenticatedError extends DomainError {
+  readonly code = 'UNAUTHENTICATED';
+}
+
+/** The caller is known but its role may not do this (a customer calling an admin operation). */
+export class PermissionDeniedError extends DomainError {
+  readonly code = 'PERMISSION_DENIED';
+}

@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { HealthService } from '../../generated/grpc/health/v1/health.js';
-import { grpcClient, openDocumentStore, ServingStatus, silentLogger, startRuntime, streams, type Runtime } from './index.js';
+import { disabledAuthenticator, grpcClient, openDocumentStore, ServingStatus, silentLogger, startRuntime, streams, type Runtime } from './index.js';
 import { startNatsServer, waitFor, type TestNatsServer } from './testing/index.js';
 
 let server: TestNatsServer;
@@ -27,7 +27,7 @@ async function healthz(runtime: Runtime): Promise<{ code: number; body: { status
 
 describe('process health', () => {
   it('is NOT_SERVING while nats-server is down and SERVING again once it is back', async () => {
-    const runtime = await startRuntime({ service: 'health', natsUrl: server.url, dataDir, streams, logger: silentLogger(), metrics: { port: 0 } });
+    const runtime = await startRuntime({ auth: disabledAuthenticator(), service: 'health', natsUrl: server.url, dataDir, streams, logger: silentLogger(), metrics: { port: 0 } });
     const grpc = await runtime.serveGrpc([], { port: 0, host: '127.0.0.1' });
     const health = grpcClient(HealthService, grpc.address, { deadlineMs: 1_000 });
     const status = async () => (await health.check({ service: '' })).status;
@@ -52,6 +52,7 @@ describe('process health', () => {
   it('is NOT_SERVING once storage stops answering', async () => {
     const store = await openDocumentStore({ dataDir: join(dataDir, 'closing') });
     const runtime = await startRuntime({
+      auth: disabledAuthenticator(),
       service: 'health-storage',
       natsUrl: server.url,
       dataDir,

@@ -1,7 +1,7 @@
 // The platform's public face: every service imports from here, never from the files behind it.
 // Test helpers live apart, in ./testing/index.ts.
 
-export { bool, commonEnv, ConfigError, int, list, oneOf, optionalStr, optionalUrl, parseEnv, port, str, url, type EnvVar } from './config.js';
+export { authEnv, bool, commonEnv, ConfigError, int, list, oneOf, optionalStr, optionalUrl, parseEnv, port, str, url, type EnvVar } from './config.js';
 export { createLogger, messageLogger, silentLogger, type Logger, type LoggerSettings, type MessageLogContext } from './logging.js';
 export {
   AlreadyExistsError,
@@ -9,6 +9,8 @@ export {
   DomainError,
   IllegalStateError,
   NotFoundError,
+  PermissionDeniedError,
+  UnauthenticatedError,
   UnavailableError,
   ValidationError,
   type FieldViolation,
@@ -152,3 +154,27 @@ export {
   type Sampler,
 } from './metrics.js';
 export { probeStorage, ProcessHealth, watchNats, type StorageProbeOptions } from './health.js';
+export {
+  actingFor,
+  anonymous,
+  authenticatorFrom,
+  authorizationPlugin,
+  checkOperation,
+  decide,
+  describeCaller,
+  disabledAuthenticator,
+  graphqlPolicy,
+  grpcPolicy,
+  jwtAuthenticator,
+  mayAccess,
+  refusal,
+  requireAccess,
+  requireAdmin,
+  scopedCustomer,
+  type Authenticator,
+  type Caller,
+  type CallerContext,
+  type Decision,
+  type Role,
+  type Rule,
+} from './auth/index.js';

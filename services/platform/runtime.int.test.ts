@@ -2,7 +2,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Events, encodeMessage, Header, jetStreamPublisher, silentLogger, startRuntime, streams } from './index.js';
+import { disabledAuthenticator, Events, encodeMessage, Header, jetStreamPublisher, silentLogger, startRuntime, streams } from './index.js';
 import { startNatsServer, waitFor, type TestNatsServer } from './testing/index.js';
 
 let server: TestNatsServer;
@@ -21,6 +21,7 @@ afterAll(async () => {
 describe('startRuntime', () => {
   it('provisions streams, relays appended events, consumes them, and closes everything in order', async () => {
     const runtime = await startRuntime({
+      auth: disabledAuthenticator(),
       service: 'test',
       natsUrl: server.url,
       dataDir,
@@ -53,7 +54,7 @@ describe('startRuntime', () => {
   });
 
   it('carries the trace, correlation and causation of a handled message into what its handler appends', async () => {
-    const runtime = await startRuntime({ service: 'trace', natsUrl: server.url, dataDir, streams, logger: silentLogger() });
+    const runtime = await startRuntime({ auth: disabledAuthenticator(), service: 'trace', natsUrl: server.url, dataDir, streams, logger: silentLogger() });
     const delivered = Events.OrderShipped; // a type no other test publishes
     await runtime.consume({
       stream: 'ORDERS_EVENTS',
@@ -85,7 +86,7 @@ describe('startRuntime', () => {
 
   it('fails fast and closes what it opened when NATS is unreachable', async () => {
     await expect(
-      startRuntime({ service: 'test', natsUrl: 'nats://127.0.0.1:1', dataDir, streams, logger: silentLogger() }),
+      startRuntime({ auth: disabledAuthenticator(), service: 'test', natsUrl: 'nats://127.0.0.1:1', dataDir, streams, logger: silentLogger() }),
     ).rejects.toThrow();
   });
 });

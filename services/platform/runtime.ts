@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
+import { authenticatorFrom, type Authenticator } from './auth/authenticator.js';
 import { ConfigError, type commonEnv, type EnvVar } from './config.js';
 import { streams } from './contracts.js';
 import { createEventStore, type EventStore } from './eventstore/index.js';
@@ -42,6 +43,10 @@ export interface RuntimeSettings {
   tracing?: { endpoint?: string | undefined; serviceName?: string | undefined };
   /** Between storage probes of the health check. Default 5 s. */
   storageProbeIntervalMs?: number;
+  /** Verifies callers of the gRPC server and the subgraph (see auth/). */
+  auth: Authenticator;
+  /** This service's own credential for its calls to other services (`Bearer <SERVICE_TOKEN>`). */
+  serviceAuthorization?: string | undefined;
 }
 
 const outboxBacklog = gauge('orderflow_outbox_backlog_commits', 'Commits not yet published to NATS, counted at scrape, by service', ['service']);
@@ -58,6 +63,10 @@ export interface Runtime {
   readonly lifecycle: Lifecycle;
   /** NATS and storage reachability; gRPC health and `/healthz` answer from it. */
   readonly health: ProcessHealth;
+  /** Verifies callers' bearer tokens. */
+  readonly auth: Authenticator;
+  /** This service's own `Authorization` value for calls to other services, when it has a credential. */
+  readonly serviceAuthorization: string | undefined;
   /** `http://<host>:<port>/metrics`, when served. */
   readonly metricsUrl: string | undefined;
   /** Starts the gRPC server with health, reflection and server info; closed with the runtime. */
@@ -134,11 +143,13 @@ export async function startRuntime(settings: RuntimeSettings): Promise<Runtime> 
       events,
       lifecycle,
       health,
+      auth: settings.auth,
+      serviceAuthorization: settings.serviceAuthorization,
       metricsUrl: metricsServer?.url,
       async serveGrpc(services, options) {
         const server = lifecycle.add(
           'grpc',
-          await startGrpcServer({ service: settings.service, services, logger, port: options.port, host: options.host }),
+          await startGrpcServer({ service: settings.service, services, logger, auth: settings.auth, port: options.port, host: options.host }),
           (s) => s.shutdown(),
         );
         // Every served service answers NOT_SERVING while NATS or storage is away.
@@ -147,7 +158,7 @@ export async function startRuntime(settings: RuntimeSettings): Promise<Runtime> 
         return server;
       },
       async serveSubgraph(subgraph, options) {
-        const server = await startSubgraphServer({ service: settings.service, subgraph, logger, port: options.port, host: options.host });
+        const server = await startSubgraphServer({ service: settings.service, subgraph, logger, auth: settings.auth, port: options.port, host: options.host });
         return lifecycle.add('graphql subgraph', server, (s) => s.close());
       },
       async consume(options) {
@@ -201,8 +212,12 @@ export async function startService(
   start: (runtime: Runtime) => Promise<GrpcServer>,
   subgraph: (grpcTarget: string) => SubgraphDefinition<any>,
 ): Promise<RunningService> {
+  const logger = overrides.logger ?? createLogger({ service, level: config.LOG_LEVEL });
+  const auth = authenticatorFrom(config, logger);
   const runtime = await startRuntime({
     service,
+    auth,
+    ...(config.SERVICE_TOKEN ? { serviceAuthorization: `Bearer ${config.SERVICE_TOKEN}` } : {}),
     natsUrl: config.NATS_URL,
     mongodbUri: config.MONGODB_URI,
     mongodbDatabase: config.MONGODB_DATABASE,
@@ -211,7 +226,7 @@ export async function startService(
     streams,
     metrics: { port: config.METRICS_PORT, host: config.METRICS_HOST },
     tracing: { endpoint: config.OTEL_EXPORTER_OTLP_ENDPOINT, serviceName: config.OTEL_SERVICE_NAME },
-    ...(overrides.logger ? { logger: overrides.logger } : {}),
+    logger,
     ...(overrides.store ? { store: overrides.store } : {}),
   });
   try {

@@ -3,7 +3,7 @@ import {
   type OrderView,
   type ProductAvailability,
 } from '../../generated/orderflow/query/v1/query_service.js';
-import { implement, NotFoundError, Violations, type Logger, type Nats, type ServiceBinding } from '../platform/index.js';
+import { implement, mayAccess, NotFoundError, scopedCustomer, Violations, type Logger, type Nats, type ServiceBinding } from '../platform/index.js';
 import { dayOf, salesAnalytics } from './analytics.js';
 import type { OrderViewState } from './order-view.js';
 import type { Projections } from './projections.js';
@@ -65,13 +65,15 @@ export function queryGrpc(models: ReadModels, projections: Projections, nats: Na
     implementation: implement(
       QueryServiceService,
       {
-        async getOrderView({ orderId, minVersion }) {
+        async getOrderView({ orderId, minVersion }, ctx) {
           new Violations().text('order_id', orderId).throwIfAny();
           const view = await projections.orderView(orderId, minVersion);
-          if (!view?.placedAt) throw new NotFoundError('order view', orderId);
+          // Another customer's order does not exist for this caller.
+          if (!view?.placedAt || !mayAccess(ctx.caller, view.customerId)) throw new NotFoundError('order view', orderId);
           return { order: toView(view) };
         },
-        async listOrderViews({ customerId, statuses, pageSize, pageToken, readAfter: ra }) {
+        async listOrderViews({ customerId: requested, statuses, pageSize, pageToken, readAfter: ra }, ctx) {
+          const customerId = scopedCustomer(ctx.caller, requested);
           const v = new Violations().optionalText('customer_id', customerId);
           const { size, after } = pageArgs(v, pageSize, pageToken);
           v.throwIfAny();
@@ -85,10 +87,11 @@ export function queryGrpc(models: ReadModels, projections: Projections, nats: Na
           const last = page.at(-1);
           return { orders: page.map(toView), nextPageToken: rows.length > size && last ? encodePageToken([last.placedAt?.toISOString(), last._id]) : '' };
         },
-        async getCustomer({ customerId, recentOrdersLimit, readAfter: ra }) {
+        async getCustomer({ customerId, recentOrdersLimit, readAfter: ra }, ctx) {
           const v = new Violations().text('customer_id', customerId);
           v.integer('recent_orders_limit', recentOrdersLimit, { min: 0, max: 100 });
           v.throwIfAny();
+          if (!mayAccess(ctx.caller, customerId)) throw new NotFoundError('customer', customerId);
           await readAfter(ra);
           const orders = await models.orders.find({ customerId, placedAt: { $exists: true } }, { sort: { placedAt: -1, _id: -1 } });
           if (orders.length === 0) throw new NotFoundError('customer', customerId);

@@ -6,7 +6,7 @@ import {
   ShippingServiceService,
   type Shipment as ShipmentMessage,
 } from '../../generated/orderflow/shipping/v1/shipping_service.js';
-import { implement, NotFoundError, Violations, type Logger, type ServiceBinding } from '../platform/index.js';
+import { implement, mayAccess, NotFoundError, Violations, type Caller, type Logger, type ServiceBinding } from '../platform/index.js';
 import type { Shipment } from './shipment.js';
 import type { LoadedShipment, Shipments } from './shipments.js';
 
@@ -56,6 +56,11 @@ export function toShipmentMessage(orderId: string, loaded: LoadedShipment): Ship
   };
 }
 
+/** Whether the caller may see the shipment: an admin, or the customer it goes to (another's is NOT_FOUND). */
+function visible(caller: Caller, loaded: LoadedShipment): boolean {
+  return loaded.state.status !== 'none' && mayAccess(caller, loaded.parcel?.customerId ?? '');
+}
+
 function validOrderId(violations: Violations, orderId: string): Violations {
   return violations.text('order_id', orderId);
 }
@@ -67,19 +72,21 @@ export function shippingGrpc(shipments: Shipments, now: () => Date, logger: Logg
     implementation: implement(
       ShippingServiceService,
       {
-        async getShipment(request) {
+        async getShipment(request, ctx) {
           validOrderId(new Violations(), request.orderId).throwIfAny();
-          return { shipment: toShipmentMessage(request.orderId, await shipments.load(request.orderId)) };
+          const loaded = await shipments.load(request.orderId);
+          if (!visible(ctx.caller, loaded)) throw new NotFoundError('shipment of order', request.orderId);
+          return { shipment: toShipmentMessage(request.orderId, loaded) };
         },
 
-        async batchGetShipments(request) {
+        async batchGetShipments(request, ctx) {
           new Violations().idList('order_ids', request.orderIds).throwIfAny();
           const ids = [...new Set(request.orderIds)];
           // One call for many orders; each shipment is folded from its own stream, as GetShipment does.
           const loaded = await Promise.all(ids.map((orderId) => shipments.load(orderId)));
           const found = new Map<string, ReturnType<typeof toShipmentMessage>>();
           loaded.forEach((shipment, i) => {
-            if (shipment.state.status !== 'none') found.set(ids[i]!, toShipmentMessage(ids[i]!, shipment));
+            if (visible(ctx.caller, shipment)) found.set(ids[i]!, toShipmentMessage(ids[i]!, shipment));
           });
           return { shipments: ids.flatMap((id) => found.get(id) ?? []), missingOrderIds: ids.filter((id) => !found.has(id)) };
         },

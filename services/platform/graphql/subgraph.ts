@@ -1,7 +1,9 @@
 // Serves one service's Apollo Federation 2 subgraph over HTTP. The gateway composes the
 // subgraphs; clients never call them directly. Resolvers reach the service through its gRPC API
 // (typed clients, batched per request with DataLoader), so GraphQL and gRPC callers get the same
-// validation, errors and logs.
+// validation, errors and logs. Nothing is trusted for coming from the gateway: the caller's bearer
+// token is verified here, the operation checked against the access table, and the token sent on
+// with every gRPC call the resolvers make, whose server verifies it again.
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { ApolloServer, type BaseContext } from '@apollo/server';
@@ -13,6 +15,10 @@ import type { GraphQLResolverMap } from '@apollo/subgraph/dist/schema-helper/res
 import { expressMiddleware } from '@as-integrations/express5';
 import express from 'express';
 import { GraphQLError, GraphQLScalarType, parse, type GraphQLFormattedError } from 'graphql';
+import type { Authenticator } from '../auth/authenticator.js';
+import { actingFor } from '../auth/forwarding.js';
+import { authorizationPlugin, type CallerContext } from '../auth/graphql.js';
+import type { Caller } from '../auth/caller.js';
 import type { Logger } from '../logging.js';
 import { SpanKind, withSpan } from '../trace.js';
 import { sharedResolvers, sharedTypeDefs } from './scalars.js';
@@ -80,7 +86,10 @@ export async function startSubgraphServer<C extends BaseContext>(options: {
   service: string;
   subgraph: SubgraphDefinition<C>;
   logger: Logger;
+  /** Verifies the forwarded `Authorization` header. */
+  auth: Authenticator;
   port: number;
+  /** Bind address; default 127.0.0.1 (loopback). */
   host?: string;
 }): Promise<SubgraphServer> {
   const { subgraph, logger } = options;
@@ -90,18 +99,33 @@ export async function startSubgraphServer<C extends BaseContext>(options: {
   });
   const app = express();
   const http: Server = createServer(app);
-  const apollo = new ApolloServer<C>({
+  const apollo = new ApolloServer<C & CallerContext>({
     schema,
     includeStacktraceInErrorResponses: false,
     // The process's Lifecycle handles SIGTERM; Apollo's own handler would stop early and re-raise it.
     stopOnTerminationSignals: false,
     formatError: formatGraphQLError(logger),
-    plugins: [ApolloServerPluginDrainHttpServer({ httpServer: http }), ApolloServerPluginLandingPageDisabled(), ApolloServerPluginInlineTraceDisabled()],
+    plugins: [
+      ApolloServerPluginDrainHttpServer({ httpServer: http }),
+      ApolloServerPluginLandingPageDisabled(),
+      ApolloServerPluginInlineTraceDisabled(),
+      authorizationPlugin<C & CallerContext>(),
+    ],
   });
   await apollo.start();
-  const middleware = expressMiddleware(apollo, { context: async () => subgraph.context() });
+  const callers = new WeakMap<object, { caller: Caller; authorization: string | undefined }>();
+  const middleware = expressMiddleware(apollo, {
+    context: async ({ req }) => ({ ...subgraph.context(), ...callers.get(req)! }),
+  });
   // One server span per operation, child of the gateway's fetch; the resolvers' gRPC calls carry it on.
-  app.use('/graphql', express.json({ limit: '1mb' }), (req, res, next) => {
+  app.use('/graphql', express.json({ limit: '1mb' }), async (req, res, next) => {
+    const authorization = req.header('authorization');
+    try {
+      callers.set(req, { caller: await options.auth.authenticate(authorization), authorization });
+    } catch (err) {
+      res.status(401).json({ errors: [{ message: err instanceof Error ? err.message : 'the bearer token is not valid', extensions: { code: 'UNAUTHENTICATED' } }] });
+      return;
+    }
     const body = req.body as { operationName?: unknown } | undefined;
     const operation = typeof body?.operationName === 'string' ? body.operationName : '(anonymous)';
     void withSpan(
@@ -115,11 +139,12 @@ export async function startSubgraphServer<C extends BaseContext>(options: {
         new Promise<void>((resolve) => {
           res.once('finish', resolve);
           res.once('close', resolve);
-          void middleware(req, res, next);
+          // The resolvers' gRPC calls are made as this caller (auth/forwarding.ts).
+          actingFor(authorization, () => void middleware(req, res, next));
         }),
     );
   });
-  const host = options.host ?? '0.0.0.0';
+  const host = options.host ?? '127.0.0.1';
   await new Promise<void>((resolve, reject) => {
     http.once('error', (err) => reject(new Error(`cannot serve the ${options.service} subgraph on ${host}:${options.port}: ${err.message}`)));
     http.listen(options.port, host, resolve);

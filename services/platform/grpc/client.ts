@@ -1,3 +1,4 @@
+import { outgoingAuthorization } from '../auth/forwarding.js';
 import { SpanKind, traceHeaders, withSpan } from '../trace.js';
 import {
   Channel,
@@ -28,6 +29,11 @@ export type GrpcClient<D extends ServiceDefinition> = {
 export interface GrpcClientOptions {
   /** Default deadline of every call, in milliseconds; default 5000. */
   deadlineMs?: number;
+  /**
+   * This client's own `Authorization` value (`Bearer <token>`), sent when the call is not made for
+   * a GraphQL request's caller (whose header is sent instead, see auth/forwarding.ts). Default none.
+   */
+  authorization?: string | undefined;
 }
 
 // One channel per target, shared by every client of that target in this process: one HTTP/2
@@ -82,6 +88,10 @@ export function grpcClient<D extends ServiceDefinition>(
       withSpan(path.slice(1), { kind: SpanKind.CLIENT, attributes: { 'rpc.system': 'grpc', 'rpc.service': service, 'rpc.method': method } }, (span) =>
         new Promise((resolve, reject) => {
           const metadata = settings.metadata?.clone() ?? new Metadata();
+          if (!metadata.get('authorization').length) {
+            const authorization = outgoingAuthorization(options.authorization);
+            if (authorization) metadata.set('authorization', authorization);
+          }
           if (settings.correlationId) metadata.set('orderflow-correlation-id', settings.correlationId);
           if (!metadata.get('traceparent').length) {
             for (const [key, value] of Object.entries(traceHeaders())) metadata.set(key, value);

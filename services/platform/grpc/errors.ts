@@ -8,6 +8,8 @@ import {
   DomainError,
   IllegalStateError,
   NotFoundError,
+  PermissionDeniedError,
+  UnauthenticatedError,
   UnavailableError,
   ValidationError,
   type FieldViolation,
@@ -24,6 +26,8 @@ const statusByError: [new (...args: never[]) => DomainError, status][] = [
   [IllegalStateError, status.FAILED_PRECONDITION],
   [ConcurrencyError, status.ABORTED],
   [UnavailableError, status.UNAVAILABLE],
+  [UnauthenticatedError, status.UNAUTHENTICATED],
+  [PermissionDeniedError, status.PERMISSION_DENIED],
 ];
 
 const STATUS_DETAILS = 'grpc-status-details-bin';

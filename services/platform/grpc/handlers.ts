@@ -6,13 +6,17 @@ import type {
   ServiceDefinition,
   UntypedServiceImplementation,
 } from '@grpc/grpc-js';
+import type { Caller } from '../auth/caller.js';
 import type { Logger } from '../logging.js';
 import { SpanKind, withSpan } from '../trace.js';
 import { grpcStatusOf, toGrpcError } from './errors.js';
+import { callerOf } from './guard.js';
 
 /** What a unary handler knows of its call besides the request. */
 export interface CallContext {
   metadata: Metadata;
+  /** Who is calling, verified by the server's guard (anonymous on a public method without a token). */
+  caller: Caller;
   /** A logger whose lines carry the method and, when sent, the correlation id. */
   log: Logger;
   /** The call's deadline, when the client set one. */
@@ -47,6 +51,7 @@ export function implement<D extends ServiceDefinition>(
       const deadline = call.getDeadline();
       const ctx: CallContext = {
         metadata: call.metadata,
+        caller: callerOf(call),
         log,
         deadline: deadline instanceof Date ? deadline : Number.isFinite(deadline) ? new Date(deadline) : undefined,
         get cancelled() {

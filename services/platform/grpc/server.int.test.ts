@@ -8,6 +8,7 @@ import { silentLogger } from '../logging.js';
 import { grpcClient } from './client.js';
 import { readGrpcFailure } from './errors.js';
 import { implement } from './handlers.js';
+import { disabledAuthenticator } from '../auth/authenticator.js';
 import { startGrpcServer, type GrpcServer } from './server.js';
 
 /** Runs `buf curl` over plaintext HTTP/2 against the server, as a user would from a shell. */
@@ -16,7 +17,7 @@ const bufCurl = (_server: GrpcServer, ...args: string[]) => bufCurlCommand(...ar
 describe('gRPC bootstrap', () => {
   let server: GrpcServer;
   beforeAll(async () => {
-    server = await startGrpcServer({ service: 'orders', services: [], logger: silentLogger(), host: '127.0.0.1', version: '1.2.3' });
+    server = await startGrpcServer({ service: 'orders', services: [], logger: silentLogger(), auth: disabledAuthenticator(), host: '127.0.0.1', version: '1.2.3' });
   });
   afterAll(() => server.shutdown());
 
@@ -63,7 +64,7 @@ describe('gRPC bootstrap', () => {
   });
 
   it('reports NOT_SERVING to watchers when it shuts down', async () => {
-    const other = await startGrpcServer({ service: 'inventory', services: [], logger: silentLogger(), host: '127.0.0.1' });
+    const other = await startGrpcServer({ service: 'inventory', services: [], logger: silentLogger(), auth: disabledAuthenticator(), host: '127.0.0.1' });
     const client = await import('../../../generated/grpc/health/v1/health.js');
     const { credentials } = await import('@grpc/grpc-js');
     const raw = new client.HealthClient(other.address, credentials.createInsecure());

@@ -3,6 +3,8 @@ import { Server, ServerCredentials, status, type ServiceDefinition, type Service
 import { ServerInfoServiceService } from '../../../generated/orderflow/platform/v1/server_info.js';
 import type { Logger } from '../logging.js';
 import { counter, histogram } from '../metrics.js';
+import type { Authenticator } from '../auth/authenticator.js';
+import { guarded } from './guard.js';
 import { implement } from './handlers.js';
 import { HealthRegistry, ServingStatus } from './health.js';
 import { DescriptorIndex, reflectionServices } from './reflection.js';
@@ -18,9 +20,11 @@ export interface GrpcServerOptions {
   service: string;
   services: ServiceBinding[];
   logger: Logger;
+  /** Verifies each call's bearer token; every method of `services` is checked against its rule in the access table. */
+  auth: Authenticator;
   /** Port; 0 (default) picks a free one. */
   port?: number;
-  /** Bind address; default 0.0.0.0. */
+  /** Bind address; default 127.0.0.1 (loopback). */
   host?: string;
   /** The Orderflow release; defaults to package.json's version via npm. */
   version?: string;
@@ -81,7 +85,8 @@ function counted(binding: ServiceBinding, calls: Record<string, number>): Untype
 /**
  * Starts a gRPC server with the given services plus what every Orderflow process serves:
  * grpc.health.v1 health (every service SERVING once bound), server reflection v1/v1alpha (so
- * grpcurl and `buf curl` work), and orderflow.platform.v1.ServerInfoService.
+ * grpcurl and `buf curl` work), and orderflow.platform.v1.ServerInfoService. Those three answer
+ * anyone; every method of `services` verifies the caller's token first (guard.ts).
  */
 export async function startGrpcServer(options: GrpcServerOptions): Promise<GrpcServer> {
   const index = (sharedIndex ??= DescriptorIndex.load(descriptorsUrl));
@@ -118,12 +123,16 @@ export async function startGrpcServer(options: GrpcServerOptions): Promise<GrpcS
     if (!index.hasService(name)) throw new Error(`service ${name} is not in generated/descriptors.binpb; run npm run gen`);
   }
   const reflected = reflectionServices(index, () => [...names, 'grpc.reflection.v1.ServerReflection', 'grpc.reflection.v1alpha.ServerReflection']);
-  for (const binding of served) server.addService(binding.definition, counted(binding, calls));
+  // ServerInfo stays open, as health and reflection do: it tells no data, and grpcurl needs no token.
+  for (const binding of options.services) {
+    server.addService(binding.definition, counted({ ...binding, implementation: guarded(binding, options.auth, options.logger) }, calls));
+  }
+  server.addService(serverInfo.definition, counted(serverInfo, calls));
   for (const binding of [{ definition: health.definition, implementation: health.implementation }, ...reflected]) {
     server.addService(binding.definition, binding.implementation);
   }
 
-  const host = options.host ?? '0.0.0.0';
+  const host = options.host ?? '127.0.0.1';
   const port = await new Promise<number>((resolve, reject) => {
     server.bindAsync(`${host}:${options.port ?? 0}`, ServerCredentials.createInsecure(), (err, bound) =>
       err ? reject(new Error(`cannot bind gRPC server on ${host}:${options.port ?? 0}: ${err.message}`)) : resolve(bound),
