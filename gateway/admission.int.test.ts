@@ -6,7 +6,7 @@ import { createClient, type Client, type ExecutionResult } from 'graphql-ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { bootInventory } from '../services/inventory/index.js';
-import { connectNats, ensureStream, Events, silentLogger, streamFor, type Nats, type RunningService } from '../services/platform/index.js';
+import { connectNats, disabledAuthenticator, ensureStream, Events, silentLogger, streamFor, type Nats, type RunningService } from '../services/platform/index.js';
 import { startNatsServer, waitFor, type TestNatsServer } from '../services/platform/testing/index.js';
 import { startGateway, type RunningGateway } from './server.js';
 
@@ -27,10 +27,11 @@ beforeAll(async () => {
   await ensureStream(nats.jsm, streamFor(Events.OrderPlaced));
   dataDir = await mkdtemp(join(tmpdir(), 'orderflow-gateway-admission-'));
   inventory = await bootInventory(
-    { NATS_URL: server.url, DATA_DIR: dataDir, GRPC_PORT: '0', GRPC_HOST: '127.0.0.1', GRAPHQL_PORT: '0', GRAPHQL_HOST: '127.0.0.1' },
+    { NATS_URL: server.url, DATA_DIR: dataDir, GRPC_PORT: '0', GRPC_HOST: '127.0.0.1', AUTH_DISABLED: 'true', GRAPHQL_PORT: '0', GRAPHQL_HOST: '127.0.0.1' },
     { logger: silentLogger() },
   );
   gateway = await startGateway({
+    auth: disabledAuthenticator(),
     subgraphs: [{ name: 'inventory', url: inventory.graphqlUrl }],
     js: nats.js,
     logger: silentLogger(),

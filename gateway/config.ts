@@ -1,5 +1,5 @@
 // The gateway's variables: where it listens, where the subgraphs are, and the operation limits.
-import { int, list, oneOf, optionalUrl, port, str, url, type EnvVar } from '../services/platform/index.js';
+import { authEnv, int, list, oneOf, optionalUrl, port, str, url, type EnvVar } from '../services/platform/index.js';
 
 /** The subgraphs the gateway composes, and the port `npm start` gives each service's subgraph. */
 export const subgraphPorts = {
@@ -24,6 +24,8 @@ const subgraphUrls = Object.fromEntries(
 ) as Record<string, EnvVar<string>>;
 
 export const gatewayEnv = {
+  /** The token issuer: AUTH_JWKS_URL, AUTH_ISSUER, AUTH_AUDIENCE, AUTH_DISABLED (see the README). */
+  ...authEnv,
   /** NATS server(s) with JetStream: subscriptions read the orders' events there. */
   NATS_URL: url({ default: 'nats://127.0.0.1:4222', protocols: ['nats:', 'tls:'] }),
   /** Port of the gateway (HTTP, WebSocket and playground). */

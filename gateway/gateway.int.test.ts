@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { bootInventory } from '../services/inventory/index.js';
-import { connectNats, silentLogger, type Nats, type RunningService } from '../services/platform/index.js';
+import { connectNats, disabledAuthenticator, silentLogger, type Nats, type RunningService } from '../services/platform/index.js';
 import { captureLogs, startNatsServer, waitFor, type TestNatsServer } from '../services/platform/testing/index.js';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -46,6 +46,7 @@ it('waits for a subgraph that starts late, then serves the supergraph', async ()
   const subgraphPort = await freePort();
   const logs = captureLogs('gateway');
   gateway = await startGateway({
+    auth: disabledAuthenticator(),
     subgraphs: [{ name: 'inventory', url: `http://127.0.0.1:${subgraphPort}/graphql` }],
     js: nats.js,
     logger: logs.logger,
@@ -65,7 +66,7 @@ it('waits for a subgraph that starts late, then serves the supergraph', async ()
   expect((await fetch(gateway.playgroundUrl)).status).toBe(200);
 
   inventory = await bootInventory(
-    { NATS_URL: server.url, DATA_DIR: dataDir, GRPC_PORT: '0', GRPC_HOST: '127.0.0.1', GRAPHQL_PORT: String(subgraphPort), GRAPHQL_HOST: '127.0.0.1' },
+    { NATS_URL: server.url, DATA_DIR: dataDir, GRPC_PORT: '0', GRPC_HOST: '127.0.0.1', AUTH_DISABLED: 'true', GRAPHQL_PORT: String(subgraphPort), GRAPHQL_HOST: '127.0.0.1' },
     { logger: silentLogger() },
   );
   await gateway.ready();

@@ -1,5 +1,6 @@
 // The gateway process: `npm run gateway`, or `npm run service -- gateway`.
 import {
+  authenticatorFrom,
   ConfigError,
   connectNats,
   createLogger,
@@ -36,7 +37,9 @@ async function main(): Promise<void> {
   watchNats(nats.nc, health);
   // Subscriptions read the orders' events; the stream may not exist yet if the gateway starts first.
   await ensureStream(nats.jsm, streamFor(Events.OrderPlaced));
+  const auth = authenticatorFrom(config, logger);
   const gateway = await startGateway({
+    auth,
     subgraphs: (Object.keys(subgraphPorts) as SubgraphName[]).map((name) => ({ name, url: (config as Record<string, unknown>)[subgraphUrlVariable(name)] as string })),
     js: nats.js,
     logger,

@@ -14,7 +14,17 @@ import express, { type RequestHandler } from 'express';
 import { print, subscribe } from 'graphql';
 import { useServer } from 'graphql-ws/use/ws';
 import { WebSocketServer } from 'ws';
-import { formatGraphQLError, withTrace, type Logger } from '../services/platform/index.js';
+import {
+  anonymous,
+  authorizationPlugin,
+  checkOperation,
+  formatGraphQLError,
+  withTrace,
+  type Authenticator,
+  type Caller,
+  type CallerContext,
+  type Logger,
+} from '../services/platform/index.js';
 import { admissionPlugin, admitSocketOperation, originAllowlist, verifyOrigin } from './admission.js';
 import { jsonErrors, notFound } from './http-errors.js';
 import { operationLimitsRule, type OperationLimits } from './limits.js';
@@ -36,6 +46,8 @@ export interface GatewayOptions {
   subgraphs: SubgraphEndpoint[];
   js: JetStreamClient;
   logger: Logger;
+  /** Verifies callers' bearer tokens (HTTP `Authorization`, graphql-ws `connection_init`). */
+  auth: Authenticator;
   port: number;
   host?: string;
   limits: OperationLimits;
@@ -71,6 +83,19 @@ export interface GatewayHealthDetails {
 }
 
 const graphqlPath = '/graphql';
+
+/** The `Authorization` value a graphql-ws client sent in `connection_init`: `{ authorization }` or `{ token }`. */
+export function socketAuthorization(params: Record<string, unknown> | undefined): string | undefined {
+  const authorization = params?.authorization ?? params?.Authorization;
+  if (typeof authorization === 'string' && authorization !== '') return authorization;
+  if (typeof params?.token === 'string' && params.token !== '') return `Bearer ${params.token}`;
+  return undefined;
+}
+
+const unauthenticated = (res: Parameters<RequestHandler>[1], err: unknown) =>
+  res.status(401).json({
+    errors: [{ message: err instanceof Error ? err.message : 'the bearer token is not valid', extensions: { code: 'UNAUTHENTICATED' } }],
+  });
 /** The largest request body (HTTP) or message (WebSocket) a client may send. */
 const maxMessageBytes = 256 * 1024;
 
@@ -98,7 +123,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
   });
   const limitsRule = operationLimitsRule(options.limits);
   const formatError = formatGraphQLError(logger);
-  const apollo = new ApolloServer({
+  const apollo = new ApolloServer<CallerContext>({
     gateway: supergraph,
     includeStacktraceInErrorResponses: false,
     // The process's Lifecycle handles SIGTERM; Apollo's own handler would stop early and re-raise it.
@@ -110,14 +135,15 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
       ApolloServerPluginDrainHttpServer({ httpServer: http }),
       ApolloServerPluginLandingPageDisabled(),
       admissionPlugin(options.limits),
+      authorizationPlugin<CallerContext>(),
       requestLog(logger),
       operationMetrics(),
     ],
   });
 
-  // A subscription's payload queries each start a trace of their own.
-  const run: RunOperation = async ({ query, variables }) => {
-    const response = await withTrace({}, () => apollo.executeOperation({ query, variables }));
+  // A subscription's payload queries each start a trace of their own, and run as the subscriber.
+  const runAs = (caller: CallerContext): RunOperation => async ({ query, variables }) => {
+    const response = await withTrace({}, () => apollo.executeOperation({ query, variables }, { contextValue: caller }));
     if (response.body.kind !== 'single') throw new Error('incremental delivery is not supported');
     return response.body.singleResult;
   };
@@ -127,22 +153,38 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
       errors: [{ message: 'The supergraph is not composed yet: waiting for the subgraphs', extensions: { code: 'SERVICE_UNAVAILABLE' } }],
     });
   };
-  // The subgraphs' URLs are internal: /healthz tells anyone only whether the gateway serves. The
-  // details are healthDetails(), for the identity work to expose to admins once callers have roles.
+  // The subgraphs' URLs are internal: /healthz tells anyone whether the gateway serves, and an
+  // admin (Authorization: Bearer <admin token>) the details too.
   const healthDetails = (): GatewayHealthDetails => ({
     status: supergraph.schema() !== undefined ? 'SERVING' : 'WAITING_FOR_SUBGRAPHS',
     subgraphs: options.subgraphs,
   });
-  app.get('/healthz', (_req, res) => {
-    const { status } = healthDetails();
-    res.status(status === 'SERVING' ? 200 : 503).json({ status });
+  app.get('/healthz', async (req, res) => {
+    let caller: Caller;
+    try {
+      caller = await options.auth.authenticate(req.header('authorization'));
+    } catch (err) {
+      unauthenticated(res, err);
+      return;
+    }
+    const details = healthDetails();
+    res.status(details.status === 'SERVING' ? 200 : 503).json(caller.kind === 'admin' ? details : { status: details.status });
   });
   app.use(playgroundRouter({ graphqlPath }));
   // An operation continues the caller's trace (its `traceparent` header) or starts one; the
   // subgraph fetches, gRPC calls and the events they append carry it on.
-  app.use(graphqlPath, express.json({ limit: maxMessageBytes }), (req, res, next) =>
-    withTrace({ traceparent: req.header('traceparent') }, () => graphql(req, res, next)),
-  );
+  // The caller's token is verified before anything else: a bad one is a 401, none is anonymous.
+  const callers = new WeakMap<object, CallerContext>();
+  app.use(graphqlPath, express.json({ limit: maxMessageBytes }), async (req, res, next) => {
+    const authorization = req.header('authorization');
+    try {
+      callers.set(req, { caller: await options.auth.authenticate(authorization), authorization });
+    } catch (err) {
+      unauthenticated(res, err);
+      return;
+    }
+    return withTrace({ traceparent: req.header('traceparent') }, () => graphql(req, res, next));
+  });
   app.use(notFound);
   app.use(jsonErrors(logger));
 
@@ -157,17 +199,38 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
     maxPayload: maxMessageBytes,
     verifyClient: verifyOrigin(originAllowlist(port, options.allowedOrigins ?? [])),
   });
-  const wsServer = useServer<Record<string, unknown>, SubscriptionContext>(
+  const callerOf = ({ caller, authorization }: CallerContext): CallerContext => ({ caller, authorization });
+  // A socket's caller, verified once from its connection_init payload.
+  const socketCallers = new WeakMap<object, CallerContext>();
+  const socketCaller = (extra: { socket: object }): CallerContext => socketCallers.get(extra.socket) ?? { caller: anonymous };
+  const wsServer = useServer<Record<string, unknown>, { socket: object }>(
     {
-      context: (): SubscriptionContext => ({ js: options.js, run }),
+      onConnect: async (ctx) => {
+        const authorization = socketAuthorization(ctx.connectionParams);
+        try {
+          socketCallers.set(ctx.extra.socket, { caller: await options.auth.authenticate(authorization), authorization });
+          return true;
+        } catch (err) {
+          logger.warn({ reason: err instanceof Error ? err.message : String(err) }, 'WebSocket refused: bad token');
+          (ctx.extra.socket as { close(code: number, reason: string): void }).close(4401, 'Unauthorized: the bearer token is not valid');
+          return false;
+        }
+      },
+      context: (ctx): SubscriptionContext => {
+        const caller = socketCaller(ctx.extra);
+        return { js: options.js, run: runAs(caller), ...caller };
+      },
       // Queries and mutations sent over the socket run through the supergraph like HTTP ones.
       execute: async (args) => {
         const response = await withTrace({}, () =>
-          apollo.executeOperation({
-            query: print(args.document),
-            variables: (args.variableValues ?? {}) as Record<string, unknown>,
-            ...(args.operationName ? { operationName: args.operationName } : {}),
-          }),
+          apollo.executeOperation(
+            {
+              query: print(args.document),
+              variables: (args.variableValues ?? {}) as Record<string, unknown>,
+              ...(args.operationName ? { operationName: args.operationName } : {}),
+            },
+            { contextValue: callerOf(args.contextValue as unknown as SubscriptionContext) },
+          ),
         );
         if (response.body.kind !== 'single') throw new Error('incremental delivery is not supported');
         return response.body.singleResult as never;
@@ -181,6 +244,8 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
         const admitted = admitSocketOperation(admission, supergraph.schema(), payload, Object.keys(ctx.subscriptions).length);
         if ('errors' in admitted) return admitted.errors;
         const { operation, ...args } = admitted.args;
+        const refused = checkOperation(operation, (payload.variables ?? {}) as Record<string, unknown>, socketCaller(ctx.extra).caller);
+        if (refused) return [refused];
         logger.info({ subscription: id, operation: payload.operationName ?? '(anonymous)', type: operation.operation, variables: payload.variables }, 'WebSocket operation started');
         return args;
       },
@@ -197,7 +262,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
   );
 
   const started = apollo.start().then(() => {
-    graphql = expressMiddleware(apollo, { context: async () => ({}) });
+    graphql = expressMiddleware(apollo, { context: async ({ req }) => callers.get(req) ?? { caller: anonymous } });
     logger.info({ url, playground: `http://127.0.0.1:${port}/` }, 'gateway serving the supergraph');
   });
   started.catch((err: unknown) => logger.error({ err }, 'gateway failed to start'));

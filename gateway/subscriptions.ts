@@ -16,7 +16,7 @@ import {
   type GraphQLResolveInfo,
   type VariableDefinitionNode,
 } from 'graphql';
-import { Header } from '../services/platform/index.js';
+import { Header, type CallerContext } from '../services/platform/index.js';
 import { orderEventsStream, orderStatusChanges, parseCursor, placementSequence, type OrderStatusChange } from './status-feed.js';
 
 export const subscriptionTypeDefs: DocumentNode = parse(/* GraphQL */ `
@@ -61,8 +61,9 @@ export type RunOperation = (request: { query: string; variables: Record<string, 
 }>;
 
 // A type, not an interface: graphql-ws wants a context assignable to a record.
-export type SubscriptionContext = {
+export type SubscriptionContext = CallerContext & {
   js: JetStreamClient;
+  /** Runs an operation against the supergraph as the subscriber. */
   run: RunOperation;
 };
 
@@ -167,7 +168,15 @@ export const subscribeField: GraphQLFieldResolver<unknown, SubscriptionContext> 
   const lastSequence = (await stream.info()).state.last_seq;
   const after = checkedAfter(args.after, lastSequence);
   const from = after === undefined ? {} : { fromSequence: after + 1 };
-  if (info.fieldName === 'orderUpdates') return orderStatusChanges(ctx.js, { customerId: args.customerId!, ...from });
+  if (info.fieldName === 'orderUpdates') {
+    // The feed reads NATS directly, so the customer scope is applied here: a customer follows only their own orders.
+    if (ctx.caller.kind === 'customer' && ctx.caller.customerId !== args.customerId) {
+      throw new GraphQLError(`orderUpdates: a customer may follow only their own orders (customerId ${JSON.stringify(ctx.caller.customerId)})`, {
+        extensions: { code: 'FORBIDDEN' },
+      });
+    }
+    return orderStatusChanges(ctx.js, { customerId: args.customerId!, ...from });
+  }
 
   const orderId = args.orderId!;
   const answer = await ctx.run({ query: 'query($id: ID!) { order(id: $id) { createdAt status version } }', variables: { id: orderId } });

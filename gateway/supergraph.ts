@@ -11,7 +11,7 @@ import type {
   GatewaySchemaLoadOrUpdateCallback,
 } from '@apollo/server-gateway-interface';
 import { execute as executeLocally, extendSchema, GraphQLError, Kind, parse, type DocumentNode, type GraphQLSchema, type OperationDefinitionNode } from 'graphql';
-import { traceHeaders, type Logger } from '../services/platform/index.js';
+import { traceHeaders, type CallerContext, type Logger } from '../services/platform/index.js';
 
 export interface SubgraphEndpoint {
   name: string;
@@ -70,12 +70,15 @@ export function createSupergraph(options: SupergraphOptions): Supergraph {
     for (let attempt = 1; ; attempt++) {
       const candidate = new ApolloGateway({
         supergraphSdl: new IntrospectAndCompose({ subgraphs: options.subgraphs, pollIntervalInMs: options.pollIntervalMs }),
-        // Each subgraph fetch continues the operation's trace (W3C traceparent of the active span).
+        // Each subgraph fetch continues the operation's trace (W3C traceparent of the active span)
+        // and carries the caller's own token: the subgraph verifies it again and sends it on to gRPC.
         buildService: ({ url }) =>
           new RemoteGraphQLDataSource({
             ...(url ? { url } : {}),
-            willSendRequest({ request }) {
+            willSendRequest({ request, context }) {
               for (const [key, value] of Object.entries(traceHeaders())) request.http?.headers.set(key, value);
+              const authorization = (context as Partial<CallerContext> | undefined)?.authorization;
+              if (authorization) request.http?.headers.set('authorization', authorization);
             },
           }),
         logger: { debug: () => {}, info: (m) => logger.debug(String(m)), warn: (m) => logger.warn(String(m)), error: (m) => logger.error(String(m)) },

@@ -102,7 +102,7 @@ export async function startInventoryHarness(): Promise<InventoryHarness> {
 
   const boot = async () => {
     const replica = await bootInventory(
-      { NATS_URL: server.url, ...storage.env, GRPC_HOST: '127.0.0.1', GRPC_PORT: '0' },
+      { NATS_URL: server.url, ...storage.env, GRPC_HOST: '127.0.0.1', AUTH_DISABLED: 'true', GRPC_PORT: '0' },
       { logger: logger.child({ replica: replicas.length + 1 }), store, now: () => testNow },
     );
     replicas.push(replica);

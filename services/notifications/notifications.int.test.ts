@@ -65,7 +65,7 @@ beforeAll(async () => {
   dataDir = await mkdtemp(join(tmpdir(), 'orderflow-notifications-'));
   storage = testStorage(join(dataDir, 'store'));
   store = await storage.open('notifications');
-  const env = { NATS_URL: server.url, ...storage.env, GRPC_HOST: '127.0.0.1', GRPC_PORT: '0', SMTP_URL: `smtp://127.0.0.1:${smtpPort}` };
+  const env = { NATS_URL: server.url, ...storage.env, GRPC_HOST: '127.0.0.1', AUTH_DISABLED: 'true', GRPC_PORT: '0', SMTP_URL: `smtp://127.0.0.1:${smtpPort}` };
   // Two replicas sharing the store and the durables.
   for (let i = 0; i < 2; i++) replicas.push(await bootNotifications(env, { logger: silentLogger(), store }));
   observer = await observeEvents(nats, 'NOTIFICATIONS_EVENTS');
@@ -190,7 +190,7 @@ describe('notifications into a mailbox folder', () => {
     const mailboxStorage = testStorage(join(dataDir, 'mailbox-store'));
     const mailboxStore = await mailboxStorage.open('notifications');
     const service = await bootNotifications(
-      { NATS_URL: server.url, DATA_DIR: dataDir, GRPC_HOST: '127.0.0.1', GRPC_PORT: '0', MAILBOX_DIR: mailboxDir },
+      { NATS_URL: server.url, DATA_DIR: dataDir, GRPC_HOST: '127.0.0.1', AUTH_DISABLED: 'true', GRPC_PORT: '0', MAILBOX_DIR: mailboxDir },
       { logger: silentLogger(), store: mailboxStore },
     );
     const orderId = 'ord_mailbox';

@@ -89,7 +89,7 @@ export async function startOrdersHarness(env: Record<string, string> = {}): Prom
     await Promise.all((['orders', 'inventory', 'payments', 'shipping'] as const).map(async (n) => [n, await storage.open(n)])),
   ) as Record<'orders' | Participant, DocumentStore>;
   const { logger, lines: logLines } = captureLogs('orders');
-  const baseEnv = { NATS_URL: server.url, ...storage.env, GRPC_HOST: '127.0.0.1', GRPC_PORT: '0', ...fastEnv, ...env };
+  const baseEnv = { NATS_URL: server.url, ...storage.env, GRPC_HOST: '127.0.0.1', AUTH_DISABLED: 'true', GRPC_PORT: '0', ...fastEnv, ...env };
   const participants: Partial<Record<Participant, RunningService>> = {};
   const clients: { close(): void }[] = [];
   const track = <C extends { close(): void }>(c: C): C => (clients.push(c), c);

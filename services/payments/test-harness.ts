@@ -85,7 +85,7 @@ export async function startPaymentsHarness(env: Record<string, string> = {}, ove
 
   const boot = async () => {
     const replica = await bootPayments(
-      { NATS_URL: server.url, ...storage.env, GRPC_HOST: '127.0.0.1', GRPC_PORT: '0', ...fastEnv, ...env },
+      { NATS_URL: server.url, ...storage.env, GRPC_HOST: '127.0.0.1', AUTH_DISABLED: 'true', GRPC_PORT: '0', ...fastEnv, ...env },
       { logger: logger.child({ replica: replicas.length + 1 }), store, ...overrides },
     );
     replicas.push(replica);

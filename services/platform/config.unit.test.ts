@@ -5,13 +5,18 @@ describe('parseEnv', () => {
   it('applies defaults and parses typed values', () => {
     const config = parseEnv(commonEnv, { GRPC_PORT: '50051' });
     expect(config).toEqual({
+      AUTH_JWKS_URL: undefined,
+      AUTH_ISSUER: undefined,
+      AUTH_AUDIENCE: 'orderflow',
+      AUTH_DISABLED: false,
+      SERVICE_TOKEN: undefined,
       NATS_URL: 'nats://127.0.0.1:4222',
       MONGODB_URI: undefined,
       DATA_DIR: './data',
       GRPC_PORT: 50051,
-      GRPC_HOST: '0.0.0.0',
+      GRPC_HOST: '127.0.0.1',
       GRAPHQL_PORT: 0,
-      GRAPHQL_HOST: '0.0.0.0',
+      GRAPHQL_HOST: '127.0.0.1',
       LOG_LEVEL: 'info',
       METRICS_PORT: 0,
       METRICS_HOST: '127.0.0.1',

@@ -87,7 +87,7 @@ export async function startShippingHarness(env: Record<string, string> = {}): Pr
 
   const boot = async () => {
     const replica = await bootShipping(
-      { NATS_URL: server.url, ...storage.env, GRPC_HOST: '127.0.0.1', GRPC_PORT: '0', ...env },
+      { NATS_URL: server.url, ...storage.env, GRPC_HOST: '127.0.0.1', AUTH_DISABLED: 'true', GRPC_PORT: '0', ...env },
       { logger: logger.child({ replica: replicas.length + 1 }), store, now: () => testNow },
     );
     replicas.push(replica);

@@ -40,7 +40,7 @@ function runService(args: string[], env: Record<string, string>) {
 describe('a service process', () => {
   it('starts from the environment, logs JSON, and drains everything on SIGTERM', async () => {
     // NODE_ENV as in production: Apollo installs its own signal handlers unless told not to.
-    const proc = runService(['shipping'], { NATS_URL: server.url, DATA_DIR: dataDir, GRPC_PORT: '0', GRPC_HOST: '127.0.0.1', NODE_ENV: 'production' });
+    const proc = runService(['shipping'], { NATS_URL: server.url, DATA_DIR: dataDir, GRPC_PORT: '0', GRPC_HOST: '127.0.0.1', AUTH_DISABLED: 'true', NODE_ENV: 'production' });
     await waitFor('the service to start', () => proc.lines.some((l) => l.msg === 'shipping started') || proc.stderr() || false, {
       timeoutMs: 30_000,
     });
@@ -58,7 +58,7 @@ describe('a service process', () => {
   });
 
   it('finishes starting, then drains, when stopped while it is still starting', async () => {
-    const proc = runService(['shipping'], { NATS_URL: server.url, DATA_DIR: dataDir, GRPC_PORT: '0', GRPC_HOST: '127.0.0.1', NODE_ENV: 'production' });
+    const proc = runService(['shipping'], { NATS_URL: server.url, DATA_DIR: dataDir, GRPC_PORT: '0', GRPC_HOST: '127.0.0.1', AUTH_DISABLED: 'true', NODE_ENV: 'production' });
     await waitFor('the first log line', () => proc.lines.length > 0 || proc.stderr() || false, { timeoutMs: 30_000 });
     proc.child.kill('SIGTERM');
     expect(await proc.exited).toBe(0);

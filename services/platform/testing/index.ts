@@ -6,3 +6,4 @@ export { bufCurl, captureLogs, consumerDrained, observeEvents, type EventObserve
 export { testMongodbUri, testStorage, testServiceDatabase, withDatabase, type TestStorage } from './storage.js';
 export { parsePrometheusText, sampleSum, scrape, type Sample } from './prometheus.js';
 export { startOtlpReceiver, type OtlpReceiver, type ReceivedSpan } from './otlp-receiver.js';
+export { startTestIssuer, type TestIssuer } from './issuer.js';
