@@ -34,7 +34,7 @@ async function placeOrders(orders: GrpcClient<typeof OrderServiceService>[], tag
 }
 
 async function waitAllTerminal(sys: System, placed: Order[]): Promise<Order[]> {
-  const client = grpcClient(OrderServiceService, sys.address('orders', 0), { deadlineMs: 20_000 });
+  const client = grpcClient(OrderServiceService, sys.address('orders', 0), { deadlineMs: 20_000, authorization: sys.adminAuthorization });
   try {
     return await waitFor(
       'every saga to finish after the kill',

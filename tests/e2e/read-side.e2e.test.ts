@@ -24,10 +24,10 @@ beforeAll(async () => {
   system = await startSystem({ replicas: 1, env: { PAYMENT_GATEWAY_TIMEOUT_DELAY_MS: '1500', SAGA_CHARGE_PAYMENT_DEADLINE_MS: '700' } });
   duplicator = await startDuplicator(system.nats);
   query = await bootQuery(
-    { NATS_URL: system.natsUrl, DATA_DIR: system.dataDir, GRPC_HOST: '127.0.0.1', GRPC_PORT: '0', QUERY_WAIT_MS: '1500' },
+    { NATS_URL: system.natsUrl, DATA_DIR: system.dataDir, GRPC_HOST: '127.0.0.1', GRPC_PORT: '0', QUERY_WAIT_MS: '1500', ...system.issuer.env },
     { logger: silentLogger() },
   );
-  client = grpcClient(QueryServiceService, query.grpcAddress);
+  client = grpcClient(QueryServiceService, query.grpcAddress, { authorization: system.adminAuthorization });
   await system.inventory.createProduct({ sku: 'RS-TEA', name: 'Tea', price: { amountMinor: 450, currency: 'EUR' }, onHand: 40 });
   await system.inventory.createProduct({ sku: 'RS-RARE', name: 'Rare', price: { amountMinor: 9900, currency: 'EUR' }, onHand: 1 });
   const plans: { items: OrderItem[]; token: string; country: string; cancel?: boolean }[] = [];

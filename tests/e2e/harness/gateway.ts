@@ -10,16 +10,28 @@ export interface GraphQLAnswer<T = Record<string, any>> {
   errors?: { message: string; path?: (string | number)[]; extensions?: Record<string, any> }[];
 }
 
-export interface GatewaySystem {
-  system: System;
-  /** The gateway's endpoints. */
-  gateway: { url: string; wsUrl: string; port: number; playgroundUrl: string };
-  /** POSTs an operation to the gateway. */
+/** Who a client of the gateway is: an admin (the default), a customer, or nobody (no token). */
+export type Identity = 'admin' | 'anonymous' | { customer: string };
+
+/** A GraphQL client of the gateway with one identity. */
+export interface GatewayClient {
+  /** POSTs an operation to the gateway; `headers` may replace the Authorization header. */
   gql<T = Record<string, any>>(query: string, variables?: Record<string, unknown>, headers?: Record<string, string>): Promise<GraphQLAnswer<T>>;
   /** Like gql, failing with the errors when there are any. */
   data<T = Record<string, any>>(query: string, variables?: Record<string, unknown>): Promise<T>;
-  /** A graphql-ws client of the gateway; closed with the system. */
+  /** A graphql-ws client of the gateway, its token in connection_init; closed with the system. */
   ws(): Client;
+  /** The `Authorization` value this client sends; undefined when anonymous. */
+  authorization: string | undefined;
+}
+
+/** The system behind the gateway; its own gql/data/ws speak as an admin. */
+export interface GatewaySystem extends GatewayClient {
+  system: System;
+  /** The gateway's endpoints. */
+  gateway: { url: string; wsUrl: string; port: number; playgroundUrl: string };
+  /** A client with another identity: `gs.as({ customer: 'cus_1' })`, `gs.as('anonymous')`. */
+  as(identity: Identity): Promise<GatewayClient>;
   /** gRPC calls answered by every service process so far, by method path. */
   grpcCalls(): Promise<Record<string, number>>;
   close(): Promise<void>;
@@ -31,28 +43,46 @@ export async function startGatewaySystem(options: { env?: Record<string, string>
   const gateway = { url: system.gatewayUrl!, wsUrl: `ws://127.0.0.1:${port}/graphql`, port, playgroundUrl: `http://127.0.0.1:${port}/` };
   const clients: Client[] = [];
 
-  const gql = async <T>(query: string, variables: Record<string, unknown> = {}, headers: Record<string, string> = {}): Promise<GraphQLAnswer<T>> => {
-    const response = await fetch(gateway.url, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json', ...headers },
-      body: JSON.stringify({ query, variables }),
-    });
-    return (await response.json()) as GraphQLAnswer<T>;
+  const clientFor = (authorization: string | undefined): GatewayClient => {
+    const gql = async <T>(query: string, variables: Record<string, unknown> = {}, headers: Record<string, string> = {}): Promise<GraphQLAnswer<T>> => {
+      const response = await fetch(gateway.url, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', ...(authorization ? { authorization } : {}), ...headers },
+        body: JSON.stringify({ query, variables }),
+      });
+      return (await response.json()) as GraphQLAnswer<T>;
+    };
+    return {
+      authorization,
+      gql,
+      async data<T>(query: string, variables: Record<string, unknown> = {}) {
+        const answer = await gql<T>(query, variables);
+        if (answer.errors?.length || !answer.data) throw new Error(`GraphQL errors: ${JSON.stringify(answer.errors)}`);
+        return answer.data;
+      },
+      ws() {
+        const client = createClient({
+          url: gateway.wsUrl,
+          webSocketImpl: WebSocket,
+          retryAttempts: 0,
+          lazy: true,
+          ...(authorization ? { connectionParams: { authorization } } : {}),
+        });
+        clients.push(client);
+        return client;
+      },
+    };
   };
+  const admin = clientFor(system.adminAuthorization);
 
   return {
     system,
     gateway,
-    gql,
-    async data<T>(query: string, variables: Record<string, unknown> = {}) {
-      const answer = await gql<T>(query, variables);
-      if (answer.errors?.length || !answer.data) throw new Error(`GraphQL errors: ${JSON.stringify(answer.errors)}`);
-      return answer.data;
-    },
-    ws() {
-      const client = createClient({ url: gateway.wsUrl, webSocketImpl: WebSocket, retryAttempts: 0, lazy: true });
-      clients.push(client);
-      return client;
+    ...admin,
+    async as(identity) {
+      if (identity === 'admin') return admin;
+      if (identity === 'anonymous') return clientFor(undefined);
+      return clientFor(await system.issuer.customer(identity.customer));
     },
     grpcCalls: () => system.grpcCalls(),
     async close() {

@@ -16,7 +16,7 @@ import { ServerInfoServiceService } from '../../../generated/orderflow/platform/
 import { subgraphUrlVariable, type SubgraphName } from '../../../gateway/config.js';
 import { readGatewayLedger, type GatewayLedger } from '../../../services/payments/index.js';
 import { connectNats, grpcClient, silentLogger, type DocumentStore, type GrpcClient, type Nats } from '../../../services/platform/index.js';
-import { startNatsServer, testStorage, waitFor, type TestNatsServer, type TestStorage } from '../../../services/platform/testing/index.js';
+import { startNatsServer, startTestIssuer, testStorage, waitFor, type TestIssuer, type TestNatsServer, type TestStorage } from '../../../services/platform/testing/index.js';
 import { stopProcess } from '../../../services/platform/testing/nats-server.js';
 
 const root = fileURLToPath(new URL('../../../', import.meta.url));
@@ -54,7 +54,11 @@ export interface System {
   /** Parent of every service's data folder. */
   dataDir: string;
   storage: TestStorage;
-  /** Orders clients, one per replica: callers spread over them. */
+  /** The token issuer every process verifies against (AUTH_* in their environment). */
+  issuer: TestIssuer;
+  /** `Bearer <admin token>`: what the system's own gRPC clients send. */
+  adminAuthorization: string;
+  /** Orders clients (as an admin), one per replica: callers spread over them. */
   orders: GrpcClient<typeof OrderServiceService>[];
   inventory: GrpcClient<typeof InventoryServiceService>;
   /** `127.0.0.1:<port>` of a replica's gRPC server. */
@@ -119,6 +123,13 @@ interface Replica {
 export async function startSystem(options: SystemOptions = {}): Promise<System> {
   const replicaCount = options.replicas ?? 1;
   const natsServer = await startNatsServer();
+  // Every process verifies tokens as in production: no AUTH_DISABLED here.
+  const issuer = await startTestIssuer();
+  const adminAuthorization = await issuer.admin();
+  const serviceTokens = new Map<string, string>();
+  for (const name of [...sagaServices, 'query', 'notifications']) {
+    serviceTokens.set(name, await issuer.token({ subject: name, roles: ['service'], expiresIn: '1d' }));
+  }
   const dataDir = await mkdtemp(join(tmpdir(), 'orderflow-e2e-'));
   const storage = testStorage(dataDir);
   const names: ServiceName[] = [...sagaServices, ...(options.extra ?? [])];
@@ -152,6 +163,8 @@ export async function startSystem(options: SystemOptions = {}): Promise<System> 
         // Each orders replica prices through a different inventory replica.
         INVENTORY_GRPC_TARGET: address('inventory', r.index % replicaCount),
         QUERY_WAIT_MS: '3000',
+        ...issuer.env,
+        SERVICE_TOKEN: serviceTokens.get(r.name)!,
         ...options.env,
       };
     }
@@ -167,7 +180,7 @@ export async function startSystem(options: SystemOptions = {}): Promise<System> 
       index: 0,
       grpcPort: 0,
       graphqlPort: port,
-      env: { LOG_LEVEL: 'info', NATS_URL: natsServer.url, GATEWAY_HOST: '127.0.0.1', GATEWAY_PORT: String(port), SUPERGRAPH_POLL_INTERVAL_MS: '60000', ...subgraphs },
+      env: { LOG_LEVEL: 'info', NATS_URL: natsServer.url, ...issuer.env, GATEWAY_HOST: '127.0.0.1', GATEWAY_PORT: String(port), SUPERGRAPH_POLL_INTERVAL_MS: '60000', ...subgraphs },
       child: undefined,
       output: '',
     };
@@ -215,14 +228,15 @@ export async function startSystem(options: SystemOptions = {}): Promise<System> 
   } catch (err) {
     for (const r of all()) await stopReplica(r, 'SIGKILL');
     await natsServer.stop();
+    await issuer.close();
     await storage.dispose();
     await rm(dataDir, { recursive: true, force: true });
     throw err;
   }
 
   const nats = await connectNats({ url: natsServer.url, name: 'e2e', logger: silentLogger() });
-  const orders = replicas.get('orders')!.map((r) => grpcClient(OrderServiceService, `127.0.0.1:${r.grpcPort}`, { deadlineMs: 30_000 }));
-  const inventory = grpcClient(InventoryServiceService, address('inventory'));
+  const orders = replicas.get('orders')!.map((r) => grpcClient(OrderServiceService, `127.0.0.1:${r.grpcPort}`, { deadlineMs: 30_000, authorization: adminAuthorization }));
+  const inventory = grpcClient(InventoryServiceService, address('inventory'), { authorization: adminAuthorization });
   const stores = new Map<ServiceName, Promise<DocumentStore>>();
   const store = (name: ServiceName) => {
     let opened = stores.get(name);
@@ -236,6 +250,8 @@ export async function startSystem(options: SystemOptions = {}): Promise<System> 
     natsServer,
     dataDir,
     storage,
+    issuer,
+    adminAuthorization,
     orders,
     inventory,
     address,
@@ -302,6 +318,7 @@ export async function startSystem(options: SystemOptions = {}): Promise<System> 
       await nats.nc.drain();
       for (const opened of stores.values()) await (await opened).close();
       await natsServer.stop();
+      await issuer.close();
       await storage.dispose();
       await rm(dataDir, { recursive: true, force: true });
     },
