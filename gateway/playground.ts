@@ -1,7 +1,7 @@
 // The GraphQL playground: GraphiQL served by the gateway from installed packages, so it works
 // with no internet (no CDN). Queries and mutations go over HTTP POST; subscriptions over
-// graphql-ws on the same path. `?query=`, `?variables=` and `?operationName=` prefill the editor,
-// so a link can open the playground with an operation ready to run.
+// graphql-ws on the same path. `?query=`, `?variables=`, `?operationName=` and `?headers=` prefill
+// the editors, so a link can open the playground with an operation ready to run.
 import { existsSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
@@ -43,7 +43,12 @@ const assets = new Map<string, { module: string; type: string }>([
 ]);
 
 const defaultQuery = `# Orderflow playground. Queries and mutations run over HTTP, subscriptions over WebSocket.
-# Run the operations in turn (the run button asks which):
+# Sign in first: print a token in a terminal with
+#     npm run token -- --admin                (catalog, stock, prices, carrier steps)
+#     npm run token -- --customer cus_1       (the orders of cus_1)
+# and paste it in the Headers tab below: { "Authorization": "Bearer <token>" }. The same header
+# is sent in connection_init for subscriptions. Without one, only the catalog can be read.
+# Run the operations in turn (the run button asks which; CreateProduct needs the admin token):
 #   1. CreateProduct once, so there is something to order;
 #   2. PlaceOrder (its input is in the variables below), and copy the order id it returns;
 #   3. WatchOrder with that id: every status from PLACED on arrives live.
@@ -111,13 +116,29 @@ function page(graphqlPath: string, title: string): string {
 }
 
 // Runs in the browser: a fetcher that sends subscriptions over graphql-ws and the rest over HTTP.
+// The Headers tab's Authorization goes with every HTTP request and, for subscriptions, in the
+// socket's connection_init; a new token opens a new socket, since a socket has one caller.
 const startScript = `(() => {
   const config = JSON.parse(document.getElementById('playground-config').textContent);
   const params = new URLSearchParams(location.search);
   const httpUrl = location.origin + config.graphqlPath;
   const wsUrl = (location.protocol === 'https:' ? 'wss://' : 'ws://') + location.host + config.graphqlPath;
-  const wsClient = graphqlWs.createClient({ url: wsUrl, lazy: true, retryAttempts: 5 });
-  const fetcher = GraphiQL.createFetcher({ url: httpUrl, wsClient });
+  let current = { authorization: undefined, fetch: undefined, ws: undefined };
+  const fetcherFor = (authorization) => {
+    if (current.fetch && current.authorization === authorization) return current.fetch;
+    if (current.ws) current.ws.dispose();
+    const ws = graphqlWs.createClient({
+      url: wsUrl, lazy: true, retryAttempts: 5,
+      connectionParams: authorization ? { authorization } : {},
+    });
+    current = { authorization, ws, fetch: GraphiQL.createFetcher({ url: httpUrl, wsClient: ws }) };
+    return current.fetch;
+  };
+  const fetcher = (request, options) => {
+    const headers = (options && options.headers) || {};
+    const key = Object.keys(headers).find((k) => k.toLowerCase() === 'authorization');
+    return fetcherFor(key ? headers[key] : undefined)(request, options);
+  };
   const root = ReactDOM.createRoot(document.getElementById('playground'));
   root.render(React.createElement(GraphiQL, {
     fetcher,
@@ -125,6 +146,7 @@ const startScript = `(() => {
     query: params.get('query') ?? undefined,
     variables: params.get('variables') ?? (params.get('query') ? undefined : config.defaultVariables),
     operationName: params.get('operationName') ?? undefined,
+    headers: params.get('headers') ?? undefined,
     shouldPersistHeaders: false,
   }));
 })();`;

@@ -3,12 +3,16 @@
  * nats-server (JetStream store under DATA_DIR/nats) when none answers; provisions the streams;
  * starts every built service as its own process with embedded storage under DATA_DIR/<service>
  * (or MongoDB when MONGODB_URI is set); prints where each one listens; Ctrl-C stops it all.
+ * Unless AUTH_JWKS_URL points at a real issuer, it runs the development token issuer: a key pair
+ * under DATA_DIR/auth (made on first start), its JWKS on http://127.0.0.1:4010, and a service
+ * token for each service; `npm run token` signs tokens for people with the same key.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdir } from 'node:fs/promises';
 import { connect as tcpConnect } from 'node:net';
 import { join, resolve } from 'node:path';
 import {
+  authEnv,
   commonEnv,
   ConfigError,
   connectNats,
@@ -19,14 +23,15 @@ import {
   streams,
   type Nats,
 } from '../services/platform/index.js';
+import { loadOrCreateSigningKey, mintToken, serveJwks, writeIssuerFile, type JwksServer } from '../services/platform/auth/index.js';
 import { launchNatsServer, stopProcess } from '../services/platform/testing/nats-server.js';
 import { startOrderTicker } from './order-ticker.js';
 import { subgraphUrlVariable, type SubgraphName } from '../gateway/config.js';
 import { availableServices, gatewayProcess, mainOf, serviceTable } from './services.js';
 
-const { NATS_URL, MONGODB_URI, DATA_DIR, LOG_LEVEL } = (() => {
+const { NATS_URL, MONGODB_URI, DATA_DIR, LOG_LEVEL, AUTH_JWKS_URL, AUTH_ISSUER, AUTH_AUDIENCE, AUTH_DISABLED } = (() => {
   try {
-    return parseEnv(commonEnv);
+    return parseEnv({ ...commonEnv, ...authEnv });
   } catch (err) {
     if (err instanceof ConfigError) {
       process.stderr.write(`${err.message}\n`);
@@ -41,6 +46,36 @@ const children = new Map<string, ChildProcess>();
 let natsServer: ChildProcess | undefined;
 let ticker: Awaited<ReturnType<typeof startOrderTicker>> | undefined;
 let control: Nats | undefined;
+let jwks: JwksServer | undefined;
+/** AUTH_* for every process, and each service's own SERVICE_TOKEN. */
+let authEnvFor: (name: string) => Promise<Record<string, string>> = async () => ({});
+
+/** Port of the development issuer's JWKS. */
+const devIssuerPort = 4010;
+
+async function startIssuer(): Promise<void> {
+  if (AUTH_DISABLED) {
+    say('identity  AUTH_DISABLED=true: no token is checked, every caller is an admin');
+    authEnvFor = async () => ({ AUTH_DISABLED: 'true' });
+    return;
+  }
+  if (AUTH_JWKS_URL) {
+    say(`identity  tokens from ${AUTH_ISSUER ?? '(AUTH_ISSUER unset)'} (JWKS ${AUTH_JWKS_URL})`);
+    return; // The processes read the same variables from the environment.
+  }
+  const authDir = join(dataDir, 'auth');
+  const key = await loadOrCreateSigningKey(authDir);
+  jwks = await serveJwks(key, { port: devIssuerPort });
+  const issuer = { issuer: jwks.issuer, audience: AUTH_AUDIENCE };
+  await writeIssuerFile(authDir, issuer);
+  const shared = { AUTH_JWKS_URL: jwks.jwksUrl, AUTH_ISSUER: jwks.issuer, AUTH_AUDIENCE };
+  authEnvFor = async (name) =>
+    name === gatewayProcess.name
+      ? shared
+      : { ...shared, SERVICE_TOKEN: await mintToken(key, { ...issuer, subject: name, roles: ['service'], expiresIn: '30d' }) };
+  say(`identity  development issuer ${jwks.issuer} (JWKS ${jwks.jwksUrl}, key ${authDir})`);
+  say('          tokens: npm run token -- --admin   |   npm run token -- --customer cus_1');
+}
 let stopping = false;
 
 function reachable(url: string): Promise<boolean> {
@@ -99,9 +134,9 @@ function showOrders(line: string): void {
   else say(line);
 }
 
-function spawnProcess(name: string, env: Record<string, string>): void {
+async function spawnProcess(name: string, env: Record<string, string>): Promise<void> {
   const child = spawn(process.execPath, ['--import', 'tsx', mainOf(name)!], {
-    env: { ...process.env, ...env, LOG_LEVEL },
+    env: { ...process.env, ...env, ...(await authEnvFor(name)), LOG_LEVEL },
     stdio: ['ignore', 'pipe', 'pipe'],
     // Its own process group: Ctrl-C reaches only this script, which then stops each child once
     // (a child that got SIGINT from the terminal and SIGTERM from here would exit without draining).
@@ -119,8 +154,8 @@ function spawnProcess(name: string, env: Record<string, string>): void {
   });
 }
 
-function startService(name: string, grpcPort: number, graphqlPort: number, metricsPort: number, natsUrl: string): void {
-  spawnProcess(name, {
+async function startService(name: string, grpcPort: number, graphqlPort: number, metricsPort: number, natsUrl: string): Promise<void> {
+  await spawnProcess(name, {
     METRICS_PORT: String(metricsPort),
     METRICS_HOST: '127.0.0.1',
     NATS_URL: natsUrl,
@@ -139,9 +174,9 @@ function startService(name: string, grpcPort: number, graphqlPort: number, metri
   );
 }
 
-function startGateway(natsUrl: string): void {
+async function startGateway(natsUrl: string): Promise<void> {
   const port = gatewayProcess.port;
-  spawnProcess(gatewayProcess.name, {
+  await spawnProcess(gatewayProcess.name, {
     NATS_URL: natsUrl,
     METRICS_PORT: String(gatewayProcess.metricsPort),
     METRICS_HOST: '127.0.0.1',
@@ -163,6 +198,7 @@ async function stop(code: number): Promise<void> {
   await control?.nc.close().catch(() => undefined);
   await Promise.all([...children.values()].map((child) => stopProcess(child, 'SIGTERM')));
   if (natsServer) await stopProcess(natsServer, 'SIGTERM');
+  await jwks?.close();
   say('stopped');
   process.exit(code);
 }
@@ -174,9 +210,10 @@ try {
   const natsUrl = await startNats();
   control = await provision(natsUrl);
   say(`storage   ${MONGODB_URI ? 'MongoDB' : `embedded, under ${dataDir}`}`);
+  await startIssuer();
   const services = availableServices();
-  for (const { name, grpcPort, graphqlPort, metricsPort } of services) startService(name, grpcPort, graphqlPort, metricsPort, natsUrl);
-  startGateway(natsUrl);
+  for (const { name, grpcPort, graphqlPort, metricsPort } of services) await startService(name, grpcPort, graphqlPort, metricsPort, natsUrl);
+  await startGateway(natsUrl);
   say('Ctrl-C stops everything.');
   if (services.some((s) => s.name === 'orders')) ticker = await startOrderTicker(control, showOrders);
 } catch (err) {

@@ -27,6 +27,8 @@ export interface PlaygroundOperation {
   query?: string;
   variables?: Record<string, unknown> | string;
   operationName?: string;
+  /** The Headers editor's content, e.g. `{ authorization: 'Bearer …' }`. */
+  headers?: Record<string, string>;
 }
 
 /**
@@ -41,6 +43,7 @@ export async function openPlayground(page: Page, baseUrl: string, operation: Pla
     url.searchParams.set('variables', typeof variables === 'string' ? variables : JSON.stringify(variables));
   }
   if (operation.operationName !== undefined) url.searchParams.set('operationName', operation.operationName);
+  if (operation.headers !== undefined) url.searchParams.set('headers', JSON.stringify(operation.headers));
   await page.goto(url.href);
   await page.locator(selectors.execute).waitFor({ state: 'visible' });
   // The editors mount after the button; running before the query is in place would run nothing.

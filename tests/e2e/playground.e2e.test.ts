@@ -21,13 +21,15 @@ afterAll(async () => {
   await gs?.close();
 });
 
-it('runs a subscription in the playground and shows the status updates arriving', async () => {
+it('runs a subscription in the playground, its pasted token sent in connection_init, and shows the status updates arriving', async () => {
   const page = await browser.newPage();
   const foreign = foreignRequests(page, `http://127.0.0.1:${gs.gateway.port}`);
   // From the stream's current end, so the order placed below is seen whenever the socket opens.
   const after = String((await gs.system.nats.jsm.streams.info('ORDERS_EVENTS')).state.last_seq);
   const query = `subscription { orderUpdates(customerId: "cus_browser", after: "${after}") { status order { items { product { name } } } } }`;
-  await openPlayground(page, gs.gateway.playgroundUrl, { query });
+  // As a person who pasted `npm run token -- --customer cus_browser` into the Headers tab.
+  const authorization = await gs.system.issuer.customer('cus_browser');
+  await openPlayground(page, gs.gateway.playgroundUrl, { query, headers: { Authorization: authorization } });
   const results = await recordResults(page);
   await runOperation(page);
 
