@@ -16,14 +16,16 @@ interface GrpcExample {
   /** `list`, or a method path such as `orderflow.orders.v1.OrderService/PlaceOrder`. */
   target: string;
   body?: string;
+  /** Whether it sends `-H "authorization: Bearer $ADMIN"` (an admin token, `npm run token -- --admin`). */
+  asAdmin: boolean;
 }
 
-/** Every `grpcurl -plaintext [-d '<json>'] 127.0.0.1:<port> <target>` of the README, in order. */
+/** Every `grpcurl -plaintext [-H "authorization: Bearer $ADMIN"] [-d '<json>'] 127.0.0.1:<port> <target>` of the README, in order. */
 function grpcExamples(): GrpcExample[] {
   const found: GrpcExample[] = [];
-  const pattern = /grpcurl -plaintext(?: -d '([^']*)')?[\s\\]*127\.0\.0\.1:(\d+) (\S+)/g;
+  const pattern = /grpcurl -plaintext( -H "authorization: Bearer \$ADMIN")?(?: -d '([^']*)')?[\s\\]*127\.0\.0\.1:(\d+) (\S+)/g;
   for (const match of readme.matchAll(pattern)) {
-    found.push({ port: Number(match[2]), target: match[3]!, ...(match[1] !== undefined ? { body: match[1] } : {}) });
+    found.push({ port: Number(match[3]), target: match[4]!, asAdmin: match[1] !== undefined, ...(match[2] !== undefined ? { body: match[2] } : {}) });
   }
   return found;
 }
@@ -57,7 +59,8 @@ it('runs every grpcurl example of the README through reflection', async () => {
       continue;
     }
     const body = (example.body ?? '{}').replace(/<id[^>]*>/g, orderId);
-    const output = await bufCurl('-d', body, `http://127.0.0.1:${port}/${example.target}`);
+    const headers = example.asAdmin ? ['-H', `authorization: ${gs.system.adminAuthorization}`] : [];
+    const output = await bufCurl(...headers, '-d', body, `http://127.0.0.1:${port}/${example.target}`);
     const answer = JSON.parse(output) as Record<string, any>;
     if (example.target.endsWith('/PlaceOrder')) {
       orderId = answer.order.id;
