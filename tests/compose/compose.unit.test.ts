@@ -37,8 +37,8 @@ describe('docker-compose.yml', () => {
     expect(service?.environment?.NATS_URL).toBe('nats://nats:4222');
     expect(service?.depends_on?.mongo?.condition).toBe('service_healthy');
     expect(service?.depends_on?.nats?.condition).toBe('service_healthy');
-    const port = serviceTable.find((s) => s.name === name)?.grpcPort;
-    expect(service?.ports).toEqual([`${port}:${service?.environment?.GRPC_PORT}`]);
+    // Reached only inside the compose network: nothing of a service is published on the host.
+    expect(service?.ports).toBeUndefined();
   });
 
   it('runs the gateway on port 4000 over every service\'s subgraph', () => {
@@ -53,20 +53,38 @@ describe('docker-compose.yml', () => {
     }
   });
 
-  it('publishes every host port once', () => {
-    const hostPorts = Object.values(compose.services).flatMap((s) => (s.ports ?? []).map((p) => p.split(':')[0]));
-    expect(new Set(hostPorts).size).toBe(hostPorts.length);
+  it('publishes only the gateway and the mail catcher\'s web UI on the host', () => {
+    const published = Object.entries(compose.services).flatMap(([name, s]) => (s.ports ?? []).map((p) => `${name} ${p}`));
+    expect(published.sort()).toEqual(['gateway 4000:4000', 'mailpit 8025:8025']);
   });
 
-  it('builds from a Dockerfile whose entry point runs one service by name', () => {
+  it('pins a current NATS release by version, the one the CI\'s MongoDB leg builds', () => {
+    const tools = readFileSync(new URL('../../scripts/tools.sh', import.meta.url), 'utf8');
+    const built = /^NATS_SERVER_VERSION=v(\S+)$/m.exec(tools)?.[1];
+    expect(built).toBeDefined();
+    expect(compose.services.nats?.image).toBe(`nats:${built}-alpine`);
+  });
+
+  it('builds an image that runs the compiled service entry point as a non-root user', () => {
     expect(existsSync(new URL('../../Dockerfile', import.meta.url))).toBe(true);
-    expect(readFileSync(new URL('../../Dockerfile', import.meta.url), 'utf8')).toContain('scripts/service.ts');
+    const dockerfile = readFileSync(new URL('../../Dockerfile', import.meta.url), 'utf8');
+    const final = dockerfile.slice(dockerfile.lastIndexOf('\nFROM '));
+    expect(final).toContain('ENTRYPOINT ["node", "dist/scripts/service.js"]');
+    expect(final).toMatch(/^USER node$/m);
+    expect(final).not.toContain('tsx');
+    // The runtime stage copies the build output, not sources or tests.
+    expect(final).toMatch(/^COPY --from=build \/app\/dist \.\/dist$/m);
+    expect(final).not.toMatch(/^COPY (services|tests|gateway|scripts) /m);
   });
 
-  it('copies into the image every folder the processes load code from', () => {
+  it('compiles every folder the processes load code from, and no tests', () => {
     const dockerfile = readFileSync(new URL('../../Dockerfile', import.meta.url), 'utf8');
     for (const folder of ['generated', 'services', 'scripts', 'gateway']) {
       expect(dockerfile, `COPY ${folder}`).toMatch(new RegExp(`^COPY ${folder} \\./${folder}$`, 'm'));
     }
+    const build = JSON.parse(
+      readFileSync(new URL('../../tsconfig.build.json', import.meta.url), 'utf8').replace(/^\s*\/\/.*$/gm, ''),
+    ) as { exclude: string[] };
+    expect(build.exclude).toContain('**/*.test.ts');
   });
 });
