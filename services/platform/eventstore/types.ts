@@ -80,4 +80,17 @@ export interface CommitDocument {
   committedAt: Date;
   published: boolean;
   publishedAt?: Date;
+  /** Set when the relay gave up on the commit: it stays unpublished and out of the sweep until retried. */
+  parked?: ParkedCommit;
+}
+
+/** Why and when the relay parked a commit. */
+export interface ParkedCommit {
+  /** The publish error, or which earlier parked commit of the stream holds this one back. */
+  error: string;
+  at: Date;
+  /** Publish attempts made before parking; 0 for a commit parked behind an earlier one. */
+  attempts: number;
+  /** The earlier commit of the same stream that is parked; set when this one was never tried. */
+  blockedBy?: string;
 }
