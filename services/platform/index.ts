@@ -120,5 +120,5 @@ export {
   type RuntimeSettings,
   type ServiceOverrides,
 } from './runtime.js';
-export { currencyMinorDigits, maxTextLength, Violations } from './validation.js';
+export { currencyMinorDigits, maxEmailLength, maxTextLength, unsafeText, Violations } from './validation.js';
 export { childTraceparent, currentTrace, newTraceparent, withTrace, type TraceContext } from './trace.js';
