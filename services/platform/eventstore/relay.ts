@@ -66,7 +66,10 @@ export function commitMessages(commit: CommitDocument): OutgoingMessage[] {
     ...(e.headers ? { headers: e.headers } : {}),
     ...meta,
   }));
-  const messages = commit.messages.map((m) => ({ subject: m.subject, id: m.id, type: m.type, data: decode(m.data), ...meta }));
+  // A scrubbed message was published before its payload was blanked; JetStream has it.
+  const messages = commit.messages
+    .filter((m) => !m.scrubbed)
+    .map((m) => ({ subject: m.subject, id: m.id, type: m.type, data: decode(m.data), ...meta }));
   return [...events, ...messages];
 }
 
@@ -315,6 +318,11 @@ export class OutboxRelay {
         { _id: { $in: published.map((c) => c._id) } },
         { $set: { published: true, publishedAt: new Date() } },
       );
+      // Secrets needed only in flight leave the store once they are on the broker.
+      for (const c of published.filter((c) => c.messages.some((m) => m.sensitive && !m.scrubbed))) {
+        const messages = c.messages.map((m) => (m.sensitive ? { ...m, data: '', scrubbed: true } : m));
+        await this.commits.updateOne({ _id: c._id }, { $set: { messages } });
+      }
       this.stats.commitsPublished += published.length;
       this.stats.messagesPublished += messages;
     }
@@ -327,7 +335,7 @@ export class OutboxRelay {
    */
   async #publishCommit(commit: CommitDocument): Promise<number> {
     const all = commitMessages(commit);
-    const events = all.slice(0, commit.events.length);
+    const events = all.slice(0, commit.events.length); // commitMessages puts the events first
     for (const m of events.slice(0, -1)) await this.publisher.publish(m);
     await Promise.all([...events.slice(-1), ...all.slice(commit.events.length)].map((m) => this.publisher.publish(m)));
     return all.length;

@@ -23,6 +23,11 @@ export interface NewMessage {
   type: string;
   subject: string;
   data: Uint8Array;
+  /**
+   * The payload is a secret needed only in flight (ChargePayment's card token): the relay blanks
+   * the commit's stored copy as soon as it is published, so it does not stay at rest. Default false.
+   */
+  sensitive?: boolean;
 }
 
 /** The expected version of a stream: a number (0 = no stream yet), or `any` to append at the head. */
@@ -73,7 +78,8 @@ export interface CommitDocument {
   firstVersion: number;
   lastVersion: number;
   events: { id: string; type: string; subject: string; data: string; headers?: Record<string, string> }[];
-  messages: { id: string; type: string; subject: string; data: string }[];
+  /** `sensitive` ones have `data` blanked and `scrubbed` set once published. */
+  messages: { id: string; type: string; subject: string; data: string; sensitive?: boolean; scrubbed?: boolean }[];
   correlationId: string;
   causationId?: string;
   traceparent?: string;
