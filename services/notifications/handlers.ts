@@ -24,7 +24,7 @@ export function notificationHandler(notifications: Notifications, now: () => Dat
       }),
       route(Events.OrderCompleted, (e) => notifications.notify(e.orderId, { type: 'OrderCompleted' }, now())),
       route(Events.OrderCancelled, (e) =>
-        notifications.notify(e.orderId, { type: 'OrderCancelled', reason: e.reason, detail: e.detail }, now()),
+        notifications.notify(e.orderId, { type: 'OrderCancelled', reason: e.reason }, now()),
       ),
       route(Events.PaymentDeclined, (e) => notifications.notify(e.orderId, { type: 'PaymentDeclined', reason: e.reason }, now())),
       route(Events.ShipmentDispatched, (e) =>

@@ -121,6 +121,20 @@ describe('notifications over SMTP', () => {
     expect(observer.forOrder(orderId).every((e) => e.type === 'NotificationSent')).toBe(true);
   });
 
+  it('tells the customer why an order was cancelled by its category only, never the free text written with CancelOrder', async () => {
+    const orderId = 'ord_mail_reason';
+    const written = 'Your refund is waiting: log in at https://evil.example/refund';
+    await publish(Events.OrderPlaced, { ...placed(orderId), customerId: 'cus_reason' }, orderId); // apart from the listing test's customer
+    await publish(
+      Events.OrderCancelled,
+      Events.OrderCancelled.codec.fromPartial({ orderId, reason: CancellationReason.CANCELLATION_REASON_CUSTOMER_REQUESTED, detail: written }),
+      orderId,
+    );
+    const mail = await waitFor('the cancellation e-mail', () => mailsFor(orderId).find((m) => m.subject === `Order ${orderId} cancelled`));
+    expect(mail.text).toContain('because you asked us to cancel it');
+    expect(`${mail.text ?? ''}${mail.html || ''}`).not.toContain('evil.example');
+  });
+
   it('sends one e-mail per event however often it is delivered, across two replicas', async () => {
     const orderId = 'ord_mail_dup';
     for (let copy = 0; copy < 3; copy++) await publish(Events.OrderPlaced, placed(orderId), orderId);

@@ -2,7 +2,7 @@
 // reachable here). It behaves like a PSP with idempotency keys: the first call under a key fixes
 // the result, every later call gets the same result, and a key captures at most once. Its ledger
 // lives in the service's DocumentStore, so replicas sharing the store share one "PSP".
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import { setMaxListeners } from 'node:events';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Money } from '../../generated/orderflow/common/v1/common.js';
@@ -51,6 +51,7 @@ interface ChargeEntry {
   /** The idempotency key. */
   _id: string;
   kind: 'charge';
+  /** A digest of the card token (`tokenDigest`), never the token. */
   token: string;
   amount: Money;
   /** Calls made under the key, including the failed and the repeated ones. */
@@ -158,7 +159,7 @@ export class SimulatedCardGateway implements CardGateway {
   async #countAttempt(request: ChargeRequest): Promise<ChargeEntry> {
     const update = {
       $inc: { attempts: 1 },
-      $setOnInsert: { kind: 'charge', token: request.token, amount: request.amount, createdAt: new Date() },
+      $setOnInsert: { kind: 'charge', token: tokenDigest(request.token), amount: request.amount, createdAt: new Date() },
     };
     const entry = await this.#ledger.findOneAndUpdate({ _id: request.idempotencyKey }, update, { upsert: true }).catch((err: unknown) => {
       // MongoDB lets one of two racing upserts of a new key fail; the other inserted it.
@@ -166,7 +167,7 @@ export class SimulatedCardGateway implements CardGateway {
       throw err;
     });
     if (!entry || entry.kind !== 'charge') throw new GatewayRejectedError(`idempotency key ${request.idempotencyKey} belongs to a refund`);
-    if (entry.token !== request.token || !sameMoney(entry.amount, request.amount)) {
+    if (entry.token !== tokenDigest(request.token) || !sameMoney(entry.amount, request.amount)) {
       // Stripe answers 400 here: a key must not be reused with other parameters.
       throw new GatewayRejectedError(`idempotency key ${request.idempotencyKey} was used with other parameters`);
     }
@@ -205,6 +206,10 @@ function outcomeFor(request: ChargeRequest): ChargeResponse {
       return { status: 'declined', reason: unknownTokenReason };
   }
 }
+
+// The ledger shares the payments store, so it keeps a digest: enough to refuse a reused key with
+// another card, while the token itself stays at rest nowhere.
+const tokenDigest = (token: string): string => `sha256:${createHash('sha256').update(token).digest('hex')}`;
 
 const sameMoney = (a: Money | undefined, b: Money | undefined): boolean =>
   a?.amountMinor === b?.amountMinor && a?.currency === b?.currency;

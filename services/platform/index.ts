@@ -122,7 +122,7 @@ export {
   type RuntimeSettings,
   type ServiceOverrides,
 } from './runtime.js';
-export { currencyMinorDigits, maxTextLength, Violations } from './validation.js';
+export { currencyMinorDigits, maxEmailLength, maxTextLength, unsafeText, Violations } from './validation.js';
 export {
   activeSpanIds,
   contextFrom,

@@ -49,6 +49,11 @@ const toAvailability = (d: AvailabilityDocument): ProductAvailability => ({
   updatedAt: d.updatedAt,
 });
 
+/** The order id a read waits for; checked like every other id. */
+function readAfterArgs(v: Violations, r: { orderId: string } | undefined): Violations {
+  return v.optionalText('read_after.order_id', r?.orderId ?? '');
+}
+
 function pageArgs(v: Violations, pageSize: number, pageToken: string) {
   v.integer('page_size', pageSize, { min: 0, max: maxPageSize });
   const after = pageToken ? untoken(pageToken) : undefined;
@@ -72,7 +77,7 @@ export function queryGrpc(models: ReadModels, projections: Projections, nats: Na
           return { order: toView(view) };
         },
         async listOrderViews({ customerId, statuses, pageSize, pageToken, readAfter: ra }) {
-          const v = new Violations().optionalText('customer_id', customerId);
+          const v = readAfterArgs(new Violations().optionalText('customer_id', customerId), ra);
           const { size, after } = pageArgs(v, pageSize, pageToken);
           v.throwIfAny();
           await readAfter(ra);
@@ -86,7 +91,7 @@ export function queryGrpc(models: ReadModels, projections: Projections, nats: Na
           return { orders: page.map(toView), nextPageToken: rows.length > size && last ? encodePageToken([last.placedAt?.toISOString(), last._id]) : '' };
         },
         async getCustomer({ customerId, recentOrdersLimit, readAfter: ra }) {
-          const v = new Violations().text('customer_id', customerId);
+          const v = readAfterArgs(new Violations().text('customer_id', customerId), ra);
           v.integer('recent_orders_limit', recentOrdersLimit, { min: 0, max: 100 });
           v.throwIfAny();
           await readAfter(ra);
@@ -126,7 +131,7 @@ export function queryGrpc(models: ReadModels, projections: Projections, nats: Na
           return { products: page.map(toAvailability), nextPageToken: rows.length > size ? encodePageToken([page.at(-1)!._id]) : '' };
         },
         async getSalesAnalytics({ fromDay, toDay, readAfter: ra }) {
-          const v = new Violations();
+          const v = readAfterArgs(new Violations(), ra);
           const dayPattern = /^\d{4}-\d{2}-\d{2}$/;
           if (fromDay && !dayPattern.test(fromDay)) v.add('from_day', 'must be YYYY-MM-DD');
           if (toDay && !dayPattern.test(toDay)) v.add('to_day', 'must be YYYY-MM-DD');
