@@ -4,7 +4,7 @@ import { matches, sortDocuments, valuesAt } from './document-filter.js';
 import { decodeJson, encodeJson } from './document-json.js';
 import { applyUpdate, upsertDocument } from './document-update.js';
 import { META, type SqliteDatabase } from './sqlite-database.js';
-import { arrayPathsOf, indexExpression, orderBy, quoteIdentifier, whereClause } from './sqlite-query.js';
+import { arrayPathsOf, indexExpression, quoteIdentifier, selectSql } from './sqlite-query.js';
 import {
   DuplicateKeyError,
   type Collection,
@@ -223,25 +223,23 @@ export class EmbeddedCollection<T extends Doc> implements Collection<T> {
   /** The matching documents in order, skipped and limited; runs inside the caller's transaction. */
   private select(db: SqliteDatabase, filter: Filter, options: FindOptions): Row<T>[] {
     const arrays = new Set(db.statement(`SELECT path FROM ${META.arrays} WHERE coll = ?`).all(this.name) as string[]);
-    const where = whereClause(filter, arrays);
-    const order = options.sort ? orderBy(options.sort, arrays) : '';
-    const sql = `SELECT doc FROM ${this.#table}${where.sql ? ` WHERE ${where.sql}` : ''}${order ? ` ORDER BY ${order}` : ''}`;
+    const { sql, params, sorted } = selectSql(this.name, filter, options.sort, arrays);
     const skip = options.skip ?? 0;
     const limit = options.limit ?? 0;
     const rows: Row<T>[] = [];
-    if (order === undefined) {
+    if (!sorted) {
       // A sort on an array path: MongoDB orders by an element, which SQL cannot express.
-      for (const text of db.statement(sql).iterate(...where.params) as Iterable<string>) {
+      for (const text of db.statement(sql).iterate(...params) as Iterable<string>) {
         const doc = decodeJson<T>(text);
         if (matches(doc, filter)) rows.push({ text, doc });
       }
       // Rows hold the document under `doc`, so the sort paths are taken from there.
-      const sorted = sortDocuments(rows, Object.fromEntries(Object.entries(options.sort!).map(([path, d]) => [`doc.${path}`, d])));
-      return sorted.slice(skip, limit > 0 ? skip + limit : undefined);
+      const ordered = sortDocuments(rows, Object.fromEntries(Object.entries(options.sort!).map(([path, d]) => [`doc.${path}`, d])));
+      return ordered.slice(skip, limit > 0 ? skip + limit : undefined);
     }
     // SQL may return more than matches, so skip and limit count decided matches, stopping early.
     let skipped = 0;
-    for (const text of db.statement(sql).iterate(...where.params) as Iterable<string>) {
+    for (const text of db.statement(sql).iterate(...params) as Iterable<string>) {
       const doc = decodeJson<T>(text);
       if (!matches(doc, filter)) continue;
       if (skipped < skip) {

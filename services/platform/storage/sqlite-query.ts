@@ -84,6 +84,14 @@ export function whereClause(filter: Filter, arrayPaths: ReadonlySet<string>): Sq
   return join(parts, ' AND ');
 }
 
+/** The SELECT of a collection's candidate documents; `sorted` is false when JavaScript must sort them. */
+export function selectSql(table: string, filter: Filter, sort: Sort | undefined, arrayPaths: ReadonlySet<string>): SqlCondition & { sorted: boolean } {
+  const where = whereClause(filter, arrayPaths);
+  const order = sort ? orderBy(sort, arrayPaths) : '';
+  const sql = `SELECT doc FROM ${quoteIdentifier(table)}${where.sql ? ` WHERE ${where.sql}` : ''}${order ? ` ORDER BY ${order}` : ''}`;
+  return { sql, params: where.params, sorted: order !== undefined };
+}
+
 /** ORDER BY terms for `sort`, or undefined when a sort path holds arrays (the engine sorts in JavaScript then). */
 export function orderBy(sort: Sort, arrayPaths: ReadonlySet<string>): string | undefined {
   const terms: string[] = [];
