@@ -1,7 +1,7 @@
 // The whole system in one process, as production runs it but with every service started twice:
 // a real nats-server, and N replicas of inventory, payments, shipping and orders, each started
-// through its boot function (what main.ts runs). Replicas of one service share its store, since
-// the embedded engine belongs to one process; each has its own NATS connection, gRPC server and
+// through its boot function (what main.ts runs). Replicas of one service share its store (one
+// handle, as they share a process); each has its own NATS connection, gRPC server and
 // consumers on the shared durables.
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
