@@ -13,8 +13,9 @@ export function encodeJson(value: unknown): string {
 
 /** The value `encodeJson` wrote, tagged Dates revived. */
 export function decodeJson<T = unknown>(text: string): T {
-  // The reviver costs a callback per value; most texts hold no Date at all.
-  return (text.includes('"$date"') ? JSON.parse(text, dateReviver) : JSON.parse(text)) as T;
+  const value: unknown = JSON.parse(text);
+  // A walk after parsing adds about a tenth of what a JSON.parse reviver (a call per value) adds.
+  return (text.includes('"$date"') && typeof value === 'object' && value !== null ? revive(value) : value) as T;
 }
 
 /** The text a Date has inside encoded documents (what `json_extract` returns for it). */
@@ -28,10 +29,19 @@ function dateReplacer(this: Record<string, unknown>, key: string, value: unknown
   return raw instanceof Date ? { $date: raw.toISOString() } : value;
 }
 
-function dateReviver(_key: string, value: unknown): unknown {
-  if (typeof value === 'object' && value !== null && !Array.isArray(value)) {
-    const tagged = value as { $date?: unknown };
-    if (typeof tagged.$date === 'string' && Object.keys(tagged).length === 1) return new Date(tagged.$date);
+function revive(node: object): unknown {
+  if (Array.isArray(node)) {
+    for (let i = 0; i < node.length; i++) {
+      const value: unknown = node[i];
+      if (typeof value === 'object' && value !== null) node[i] = revive(value);
+    }
+    return node;
   }
-  return value;
+  const record = node as Record<string, unknown>;
+  if (typeof record.$date === 'string' && Object.keys(record).length === 1) return new Date(record.$date);
+  for (const key in record) {
+    const value = record[key];
+    if (typeof value === 'object' && value !== null) record[key] = revive(value);
+  }
+  return record;
 }
