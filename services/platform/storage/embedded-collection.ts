@@ -1,4 +1,5 @@
 import Database from 'better-sqlite3';
+import { UnavailableError } from '../errors.js';
 import { assertUpdate } from './checks.js';
 import { matches, sortDocuments, valuesAt } from './document-filter.js';
 import { decodeJson, encodeJson } from './document-json.js';
@@ -313,10 +314,14 @@ export class EmbeddedCollection<T extends Doc> implements Collection<T> {
     try {
       return operation(db);
     } catch (error) {
-      if (!(error instanceof Database.SqliteError) || !/no such table/.test(error.message)) throw error;
+      if (!(error instanceof Database.SqliteError) || !/no such table/.test(error.message)) throw asUnavailable(error, db);
       db.forgetTable(this.name);
       db.ensureTable(this.name);
-      return operation(db);
+      try {
+        return operation(db);
+      } catch (retryError) {
+        throw asUnavailable(retryError, db);
+      }
     }
   }
 }
@@ -333,6 +338,12 @@ function keysOf(doc: Doc, fields: [string, number][]): Map<string, Record<string
     tuples = tuples.flatMap((tuple) => values.map((v) => [...tuple, v]));
   }
   return new Map(tuples.map((tuple) => [encodeJson(tuple), Object.fromEntries(fields.map(([path], i) => [path, tuple[i]]))]));
+}
+
+/** Another process held the lock for longer than busy_timeout: retryable, not a bug. */
+function asUnavailable(error: unknown, db: SqliteDatabase): unknown {
+  if (!(error instanceof Database.SqliteError) || !/^SQLITE_(BUSY|LOCKED)/.test(error.code)) return error;
+  return new UnavailableError(`embedded store ${db.file} stayed locked by another process; retry`, { cause: error });
 }
 
 function isConstraintError(error: unknown): boolean {

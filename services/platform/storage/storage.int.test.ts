@@ -2,8 +2,10 @@ import { readdirSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import Database from 'better-sqlite3';
 import { MongoClient } from 'mongodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { UnavailableError } from '../errors.js';
 import { DuplicateKeyError, openDocumentStore, openEmbeddedStore, openMongoStore } from './index.js';
 import { describeStoreContract } from './store-contract.js';
 
@@ -60,6 +62,25 @@ describe('embedded engine', () => {
     await reopened.insertOne({ _id: 'd', key: 'k' });
     await expect(reopened.insertOne({ _id: 'd', key: 'other' })).rejects.toBeInstanceOf(DuplicateKeyError);
     await second.close();
+  });
+
+  it('answers a write blocked past busy_timeout by another connection\'s lock as UnavailableError, writing nothing', async () => {
+    const dir = join(root, 'locked');
+    const store = await openEmbeddedStore(dir, { busyTimeoutMs: 50 });
+    const things = store.collection('things');
+    await things.insertOne({ _id: 'a' });
+    const other = new Database(join(dir, 'store.sqlite'));
+    other.exec('BEGIN IMMEDIATE'); // as another process's writer would
+    try {
+      await expect(things.insertOne({ _id: 'b' })).rejects.toBeInstanceOf(UnavailableError);
+      expect(await things.findOne({ _id: 'a' })).toEqual({ _id: 'a' }); // readers are not blocked
+    } finally {
+      other.exec('ROLLBACK');
+      other.close();
+    }
+    await things.insertOne({ _id: 'b' });
+    expect(await things.countDocuments()).toBe(2);
+    await store.close();
   });
 
   it('rejects collection names outside the shared naming rule and SQLite\'s reserved ones', async () => {
