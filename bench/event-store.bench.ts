@@ -79,6 +79,13 @@ try {
   say(`appends:            ${(total / appendSeconds).toFixed(0)}/s (${appendSeconds.toFixed(2)} s)`);
   say(`appended+published: ${(total / allSeconds).toFixed(0)}/s (${allSeconds.toFixed(2)} s)`);
   say(`append -> in JetStream: p50 ${percentile(latencies, 50).toFixed(1)} ms, p99 ${percentile(latencies, 99).toFixed(1)} ms`);
+  // Read side of the same commits: every stream read back from the store, one after another.
+  const readStarted = performance.now();
+  let read = 0;
+  for (let s = 0; s < Math.min(total, 2_000); s++) read += (await events.readStream(`order-${s}`)).length;
+  const readSeconds = (performance.now() - readStarted) / 1_000;
+  if (read !== total) throw new Error(`read back ${read} events, appended ${total}`);
+  say(`read back:          ${(total / readSeconds).toFixed(0)} events/s (${readSeconds.toFixed(2)} s, ${Math.min(total, 2_000)} streams)`);
   say(`heap used: ${(process.memoryUsage().heapUsed / 1024 / 1024).toFixed(0)} MiB`);
   await events.close();
   await store.close();

@@ -31,10 +31,7 @@ export interface RuntimeSettings {
   streams: readonly StreamSpec[];
   /** Overrides the logger (tests read lines back). */
   logger?: Logger;
-  /**
-   * A store to use instead of opening one: replicas started in one process share the embedded
-   * engine this way, as its files belong to one process.
-   */
+  /** A store to use instead of opening one (tests hand replicas booted in one process the same store). */
   store?: DocumentStore;
   /** Where `/metrics` and `/healthz` are served; without it, nowhere (the metrics are still kept). */
   metrics?: { port: number; host?: string };
