@@ -80,7 +80,7 @@ describe('crash recovery', () => {
   it('finishes every saga when the orders service is killed mid-saga and restarted', () => crashMidSaga('orders'));
   it('finishes every saga when the payments service is killed mid-saga and restarted', () => crashMidSaga('payments'));
 
-  it('with two processes of every service, SIGKILL of one orders and one payments replica mid-saga leaves every order terminal, at most one capture each, stock conserved', async () => {
+  it('with two processes of every service, SIGKILL of one orders and one payments replica mid-saga leaves every order terminal, at most one capture each, stock conserved', { timeout: 300_000 }, async () => {
     system = await startSystem({ replicas: 2, env: slowEnv });
     const sys = system;
     const onHand = 100;
