@@ -4,6 +4,7 @@
 import { EventEmitter } from 'node:events';
 import { DeliverPolicy } from '@nats-io/jetstream';
 import { decodeMessage, readMetadata, UnavailableError, type MessageHandler, type Nats, type ReceivedMessage } from '../platform/index.js';
+import type { StockLevel } from '../../generated/orderflow/inventory/v1/events.js';
 import type { OrderViewState } from './order-view.js';
 import type { ProjectionName, ReadModels } from './views.js';
 
@@ -45,15 +46,17 @@ export function createProjections(models: ReadModels, options: { waitMs: number 
     if (name === 'ProductCreated' || name === 'ProductPriceChanged') {
       await models.applyCatalog(sku, m.seq, { ...(data.name ? { name: String(data.name) } : {}), ...(data.price ? { price: data.price as { amountMinor: number; currency: string } } : {}) }, occurredAt);
     }
-    if (name === 'ProductCreated' || name === 'ProductRestocked') {
+    const levels = (data.levels as StockLevel[] | undefined) ?? (data.level ? [data.level as StockLevel] : []);
+    if (levels.length === 0 && (name === 'ProductCreated' || name === 'ProductRestocked')) {
       const onHand = Number(data.onHand ?? 0);
-      // Catalog events carry on-hand only; availability follows from it when nothing is reserved yet.
+      // Catalog events from before levels rode in them carry on-hand only; availability follows
+      // from it when nothing is reserved yet.
       await models.ensureProduct(sku, occurredAt);
       const current = await models.availability.findOne({ _id: sku });
-      await models.applyLevels(sku, m.seq, { onHand, available: onHand - (current?.reserved ?? 0), reserved: current?.reserved ?? 0 }, occurredAt);
+      await models.applyLevels(sku, m.seq, { onHand, available: onHand - (current?.reserved ?? 0), reserved: current?.reserved ?? 0, revision: 0 }, occurredAt);
     }
-    for (const level of (data.levels as { sku: string; onHand: number; available: number; reserved: number }[] | undefined) ?? []) {
-      await models.applyLevels(level.sku, m.seq, { onHand: level.onHand, available: level.available, reserved: level.reserved }, occurredAt);
+    for (const level of levels) {
+      await models.applyLevels(level.sku, m.seq, { onHand: level.onHand, available: level.available, reserved: level.reserved, revision: level.revision }, occurredAt);
     }
   };
 
