@@ -83,12 +83,23 @@ export function createProjections(models: ReadModels, options: { waitMs: number 
           else resolve(state);
         };
         const onWrite = (state: OrderViewState) => state.version >= minVersion && done(state);
+        // A failed look is not the answer (the next look or a write may still bring the version),
+        // but it is what the caller is told if the deadline passes.
+        let lastFailure: unknown;
+        const look = async () => {
+          try {
+            const state = await read();
+            if (state && state.version >= minVersion) done(state);
+          } catch (err) {
+            lastFailure = err;
+          }
+        };
         // Writes by another replica (MongoDB) are not announced here: look now and then too.
-        const poll = setInterval(() => void read().then((s) => s && s.version >= minVersion && done(s)), 200);
-        const timer = setTimeout(
-          () => done(null, new UnavailableError(`the order view of ${orderId} has not reached version ${minVersion} within ${options.waitMs} ms; retry`)),
-          options.waitMs,
-        );
+        const poll = setInterval(() => void look(), 200);
+        const timer = setTimeout(() => {
+          const why = lastFailure === undefined ? '' : ` (reading it failed: ${lastFailure instanceof Error ? lastFailure.message : String(lastFailure)})`;
+          done(null, new UnavailableError(`the order view of ${orderId} has not reached version ${minVersion} within ${options.waitMs} ms${why}; retry`, { cause: lastFailure }));
+        }, options.waitMs);
         written.on(orderId, onWrite);
       });
     },
