@@ -13,7 +13,7 @@ import type { OrderItem } from '../../generated/orderflow/common/v1/common.js';
 import { productsCollection, type ProductDocument } from '../inventory/product.js';
 import { startInventoryHarness, type InventoryHarness } from '../inventory/test-harness.js';
 import { Commands, silentLogger } from '../platform/index.js';
-import { consumerDrained } from '../platform/testing/index.js';
+import { waitFor } from '../platform/testing/index.js';
 import { bootQuery, type QueryService } from './index.js';
 import type { AvailabilityDocument } from './views.js';
 
@@ -46,7 +46,15 @@ afterAll(async () => {
   if (queryDir) await rm(queryDir, { recursive: true, force: true });
 });
 
-const availabilityDrained = () => consumerDrained(h.nats, 'INVENTORY_EVENTS', 'query-product-availability-inventory');
+/** Waits until the availability projection has acknowledged every inventory event published so far. */
+async function availabilityDrained(): Promise<void> {
+  const last = (await h.nats.jsm.streams.info('INVENTORY_EVENTS')).state.last_seq;
+  await waitFor(`the availability projection to acknowledge up to ${last}`, async () => {
+    const info = await h.nats.jsm.consumers.info('INVENTORY_EVENTS', 'query-product-availability-inventory');
+    if (info.ack_floor.stream_seq >= last && info.num_ack_pending === 0) return true;
+    throw new Error(`ack floor ${info.ack_floor.stream_seq}, ${info.num_ack_pending} pending`);
+  });
+}
 
 async function expectAvailabilityEqualsInventory(): Promise<void> {
   const stock = await h.store.collection<ProductDocument>(productsCollection).find({ _id: { $in: skus } }, { sort: { _id: 1 } });
