@@ -64,6 +64,8 @@ export function readModels(store: DocumentStore) {
      */
     async applyLevels(sku: string, seq: number, levels: { onHand: number; available: number; reserved: number; revision: number }, at: Date) {
       await this.ensureProduct(sku, at);
+      // A document written before revisions existed has none: it counts as revision 0.
+      await availability.updateOne({ _id: sku, levelRevision: { $exists: false } }, { $set: { levelRevision: 0 } });
       const { revision, onHand, available, reserved } = levels;
       const newer = revision > 0 ? { levelRevision: { $lt: revision } } : { levelRevision: 0, levelSeq: { $lt: seq } };
       await availability.updateOne({ _id: sku, ...newer }, { $set: { onHand, available, reserved, levelRevision: revision, levelSeq: seq, updatedAt: at } });
