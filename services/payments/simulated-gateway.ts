@@ -16,6 +16,8 @@ import {
   type ChargeResponse,
   type RefundRequest,
   type RefundResponse,
+  type VoidRequest,
+  type VoidResponse,
 } from './gateway.js';
 
 /** The card tokens the simulation understands; any other token is declined. */
@@ -32,6 +34,7 @@ export const cardTokens = {
 
 export const insufficientFundsReason = 'card declined: insufficient funds';
 export const unknownTokenReason = 'unknown payment token';
+export const voidedReason = 'charge voided by the merchant before it captured';
 
 /** Collection of the gateway's ledger: one document per idempotency key. */
 export const gatewayLedgerCollection = 'gateway_charges';
@@ -59,8 +62,13 @@ interface ChargeEntry {
   createdAt: Date;
   /** Fixed by the first call that got past the transient failures. */
   outcome?: ChargeResponse;
-  /** When the caller gets the outcome (later than the decision for `tok_timeout`). */
+  /**
+   * When the capture lands and the caller gets the outcome (later than the decision for
+   * `tok_timeout`); until then a void can still stop it.
+   */
   answerAt?: Date;
+  /** Set by a void: the outcome is a decline, whatever the card. */
+  voided?: boolean;
 }
 
 interface RefundEntry {
@@ -104,9 +112,41 @@ export class SimulatedCardGateway implements CardGateway {
       );
       entry = (await this.#ledger.findOne({ _id: request.idempotencyKey })) as ChargeEntry;
     }
-    // A repeated call waits as long as the first: the PSP answers them alike.
+    // A repeated call waits as long as the first: the PSP answers them alike. A void meanwhile
+    // changes the outcome, so it is read again at the end.
     await this.#wait((entry.answerAt?.getTime() ?? 0) - Date.now());
-    return entry.outcome!;
+    return ((await this.#ledger.findOne({ _id: request.idempotencyKey })) as ChargeEntry).outcome!;
+  }
+
+  async void(request: VoidRequest): Promise<VoidResponse> {
+    await this.#wait(this.options.latencyMs);
+    const key = request.idempotencyKey;
+    const declined: ChargeResponse = { status: 'declined', reason: voidedReason };
+    for (;;) {
+      const entry = (await this.#ledger.findOne({ _id: key })) as LedgerEntry | null;
+      if (entry && entry.kind !== 'charge') throw new GatewayRejectedError(`idempotency key ${key} belongs to a refund`);
+      if (entry?.voided) return { status: 'voided' };
+      const at = new Date();
+      if (entry?.outcome?.status === 'approved' && (entry.answerAt?.getTime() ?? 0) <= at.getTime()) return { status: 'captured', chargeId: entry.outcome.chargeId };
+      if (!entry) {
+        // Nothing under the key yet: a charge arriving later under it is declined.
+        try {
+          await this.#ledger.insertOne({ _id: key, kind: 'charge', token: '', amount: { amountMinor: 0, currency: '' }, attempts: 0, createdAt: at, outcome: declined, answerAt: at, voided: true });
+          return { status: 'voided' };
+        } catch (err) {
+          if (!(err instanceof DuplicateKeyError)) throw err;
+          continue;
+        }
+      }
+      // Pending (or declined): the capture has not landed, so it never will. Conditional on the
+      // entry as read, so a capture landing meanwhile is seen on the next round.
+      const voided = await this.#ledger.findOneAndUpdate(
+        { _id: key, attempts: entry.attempts, ...(entry.answerAt ? { answerAt: { $gt: at } } : { outcome: { $exists: false } }) },
+        { $set: { voided: true, outcome: declined, answerAt: at } },
+      );
+      if (voided) return { status: 'voided' };
+      if (entry.outcome && entry.outcome.status !== 'approved') return { status: 'voided' };
+    }
   }
 
   async refund(request: RefundRequest): Promise<RefundResponse> {

@@ -4,7 +4,7 @@ import {
   type ProductAvailability,
 } from '../../generated/orderflow/query/v1/query_service.js';
 import { implement, NotFoundError, Violations, type Logger, type Nats, type ServiceBinding } from '../platform/index.js';
-import { dayOf, salesAnalytics } from './analytics.js';
+import { currencyOf, dayOf, salesAnalytics } from './analytics.js';
 import type { OrderViewState } from './order-view.js';
 import type { Projections } from './projections.js';
 import { projectionNames, type AvailabilityDocument, type ProjectionName, type ReadModels } from './views.js';
@@ -98,12 +98,14 @@ export function queryGrpc(models: ReadModels, projections: Projections, nats: Na
           const orders = await models.orders.find({ customerId, placedAt: { $exists: true } }, { sort: { placedAt: -1, _id: -1 } });
           if (orders.length === 0) throw new NotFoundError('customer', customerId);
           const spent = orders.reduce((n, o) => n + o.capturedMinor - o.refundedMinor, 0);
+          const currency = currencyOf(orders);
           return {
             customer: {
               customerId,
               email: orders[0]!.customerEmail,
               orderCount: orders.length,
-              totalSpent: { amountMinor: spent, currency: orders[0]!.total?.currency ?? 'EUR' },
+              // In the currency of the customer's orders; none is invented when they carry none.
+              totalSpent: currency === undefined ? undefined : { amountMinor: spent, currency },
               recentOrders: orders.slice(0, recentOrdersLimit || 10).map((o) => ({
                 orderId: o.orderId,
                 status: o.status,
