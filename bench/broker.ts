@@ -101,12 +101,15 @@ export async function streamCounts(nats: Nats): Promise<Record<string, number>> 
 export const total = (counts: Record<string, number>) => Object.values(counts).reduce((a, b) => a + b, 0);
 
 /**
- * Waits until every consumer of every stream has nothing pending and nothing unacknowledged, so
- * the work that follows the last order (notifications, projections) is counted with it.
+ * Waits until every consumer of every stream has nothing pending and nothing unacknowledged, and
+ * no stream has grown for a second (a service's outbox may still be publishing what a handler
+ * stored), so the work that trails the last order (notifications, projections) is counted with it.
  */
 export async function consumersCaughtUp(nats: Nats, timeoutMs: number): Promise<void> {
+  let last = -1;
+  let stableSince = performance.now();
   await waitFor(
-    'every consumer to catch up',
+    'every consumer to catch up and every stream to stop growing',
     async () => {
       const behind: string[] = [];
       for await (const stream of nats.jsm.streams.list()) {
@@ -114,7 +117,12 @@ export async function consumersCaughtUp(nats: Nats, timeoutMs: number): Promise<
           if (c.num_pending > 0 || c.num_ack_pending > 0) behind.push(`${stream.config.name}/${c.name}: ${c.num_pending} pending, ${c.num_ack_pending} unacked`);
         }
       }
-      return behind.length === 0 || behind;
+      const stored = total(await streamCounts(nats));
+      if (stored !== last || behind.length > 0) {
+        last = stored;
+        stableSince = performance.now();
+      }
+      return (behind.length === 0 && performance.now() - stableSince >= 1_000) || { behind, stored };
     },
     { timeoutMs, intervalMs: 200 },
   );

@@ -108,7 +108,7 @@ async function run(system: RunningSystem, nats: Nats): Promise<Omit<BenchReport,
       preload,
       sustainedAfterPreload: after,
       ceilingRatio: { sustained: ratio(fresh.messageRate), afterPreload: ratio(after.messageRate) },
-      warnings: Object.fromEntries(system.processes().map((p) => [p.name, p.warnings])),
+      warnings: Object.fromEntries(system.processes().map((p) => [p.name, { lines: p.warnings, last: p.lastWarnings }])),
     };
   } finally {
     await watch.stop();

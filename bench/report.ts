@@ -31,8 +31,8 @@ export interface BenchReport {
   sustainedAfterPreload: SustainedResult;
   /** Messages/s of each sustained phase over the broker's publish ceiling. */
   ceilingRatio: { sustained: number; afterPreload: number };
-  /** Lines each process printed at warn level or above. */
-  warnings: Record<string, number>;
+  /** Lines each process printed at warn level or above, and the last few of them. */
+  warnings: Record<string, { lines: number; last: string[] }>;
 }
 
 const n = (v: number, digits = 1) => (Number.isFinite(v) ? v.toFixed(digits) : '–');
@@ -111,8 +111,10 @@ function markdown(r: BenchReport): string {
     row(name, `${a.before[name] ?? 0} → ${a.after[name] ?? 0}`, `${b.before[name] ?? 0} → ${b.after[name] ?? 0}`);
   }
   lines.push('');
-  const warned = Object.entries(r.warnings).filter(([, count]) => count > 0);
-  lines.push('## Warnings', '', warned.length ? warned.map(([name, count]) => `- ${name}: ${count} lines at warn or above`).join('\n') : 'No process printed a warning.', '');
+  const warned = Object.entries(r.warnings).filter(([, w]) => w.lines > 0);
+  lines.push('## Warnings', '');
+  if (warned.length === 0) lines.push('No process printed a warning.', '');
+  for (const [name, w] of warned) lines.push(`- ${name}: ${w.lines} lines at warn or above; the last:`, '', '```', ...w.last, '```', '');
   const errors = [...r.fixedRate, r.graphql, r.sustained, r.preload, r.sustainedAfterPreload].flatMap((p) => p.errors);
   if (errors.length) lines.push('First failures:', '', ...[...new Set(errors)].slice(0, 5).map((e) => `- ${e}`), '');
   lines.push('## Settings', '', '```json', JSON.stringify(r.settings, null, 2), '```', '');

@@ -26,6 +26,8 @@ export interface SystemProcess {
   readonly pid: number;
   /** Lines at warn level or above that the process printed (LOG_LEVEL=warn prints nothing else). */
   readonly warnings: number;
+  /** The last few of them. */
+  readonly lastWarnings: string[];
   /** The last 20,000 characters it printed. */
   readonly output: string;
 }
@@ -88,6 +90,7 @@ interface Child {
   child: ChildProcess;
   output: string;
   warnings: number;
+  lastWarnings: string[];
 }
 
 /** Starts the broker (nats-server, own port, temporary store); the services follow with `startServices`. */
@@ -115,11 +118,13 @@ export async function startBroker(options: SystemOptions): Promise<RunningSystem
       env: { ...inherited, ...env, ...options.env },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
-    const entry: Child = { name, child, output: '', warnings: 0 };
+    const entry: Child = { name, child, output: '', warnings: 0, lastWarnings: [] };
     const keep = (chunk: Buffer) => {
       const text = chunk.toString();
       entry.output = (entry.output + text).slice(-20_000);
-      entry.warnings += text.split('\n').filter((l) => l.trim()).length;
+      const lines = text.split('\n').filter((l) => l.trim());
+      entry.warnings += lines.length;
+      entry.lastWarnings = [...entry.lastWarnings, ...lines.map((l) => l.slice(0, 500))].slice(-5);
     };
     child.stdout?.on('data', keep);
     child.stderr?.on('data', keep);
@@ -143,7 +148,7 @@ export async function startBroker(options: SystemOptions): Promise<RunningSystem
           assertAlive();
           return (await health.check({ service: '' })).status === HealthCheckResponse_ServingStatus.SERVING;
         },
-        { timeoutMs: 120_000, intervalMs: 200 },
+        { timeoutMs: 300_000, intervalMs: 200 },
       );
     } finally {
       health.close();
@@ -158,8 +163,8 @@ export async function startBroker(options: SystemOptions): Promise<RunningSystem
     inventoryTarget: grpcTarget('inventory'),
     gatewayUrl: `http://127.0.0.1:${gatewayPort}/graphql`,
     processes: () => [
-      { name: 'nats-server', pid: nats.pid!, warnings: 0, output: '' },
-      ...children.map((c) => ({ name: c.name, pid: c.child.pid!, warnings: c.warnings, output: c.output })),
+      { name: 'nats-server', pid: nats.pid!, warnings: 0, lastWarnings: [], output: '' },
+      ...children.map((c) => ({ name: c.name, pid: c.child.pid!, warnings: c.warnings, lastWarnings: c.lastWarnings, output: c.output })),
     ],
     assertAlive,
     async startServices(say) {
@@ -198,7 +203,7 @@ export async function startBroker(options: SystemOptions): Promise<RunningSystem
           assertAlive();
           return (await fetch(`http://127.0.0.1:${gatewayPort}/healthz`)).ok;
         },
-        { timeoutMs: 120_000, intervalMs: 250 },
+        { timeoutMs: 300_000, intervalMs: 250 },
       );
       say(`  gateway       serving on http://127.0.0.1:${gatewayPort}/graphql`);
     },
