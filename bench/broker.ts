@@ -102,10 +102,10 @@ export const total = (counts: Record<string, number>) => Object.values(counts).r
 
 /**
  * Waits until every consumer of every stream has nothing pending and nothing unacknowledged, and
- * no stream has grown for a second (a service's outbox may still be publishing what a handler
+ * no stream has grown for `stableMs` (a service's outbox may still be publishing what a handler
  * stored), so the work that trails the last order (notifications, projections) is counted with it.
  */
-export async function consumersCaughtUp(nats: Nats, timeoutMs: number): Promise<void> {
+export async function consumersCaughtUp(nats: Nats, timeoutMs: number, stableMs = 1_000): Promise<void> {
   let last = -1;
   let stableSince = performance.now();
   await waitFor(
@@ -122,7 +122,7 @@ export async function consumersCaughtUp(nats: Nats, timeoutMs: number): Promise<
         last = stored;
         stableSince = performance.now();
       }
-      return (behind.length === 0 && performance.now() - stableSince >= 1_000) || { behind, stored };
+      return (behind.length === 0 && performance.now() - stableSince >= stableMs) || { behind, stored };
     },
     { timeoutMs, intervalMs: 200 },
   );

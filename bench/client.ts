@@ -43,6 +43,7 @@ export function connectBench(targets: { orders: string; inventory: string; gatew
   const inventory = grpcClient(InventoryServiceService, targets.inventory, { deadlineMs: 30_000 });
   const callSettings: CallSettings = {};
   const httpHeaders: Record<string, string> = { 'content-type': 'application/json' };
+  let created: Promise<void> | undefined;
 
   return {
     async placeOrder(key) {
@@ -63,13 +64,10 @@ export function connectBench(targets: { orders: string; inventory: string; gatew
       return id;
     },
     async ensureStock(units) {
-      let product = await inventory
-        .getProduct({ sku: benchSku }, callSettings)
-        .then((r) => r.product)
-        .catch(() => undefined);
-      if (!product) {
-        product = (await inventory.createProduct({ sku: benchSku, name: 'Bench product', price: { amountMinor: 100, currency: 'EUR' }, onHand: 0 }, callSettings)).product;
-      }
+      // Created on the first call, so the bench never provokes a NOT_FOUND warning in inventory's log.
+      created ??= inventory.createProduct({ sku: benchSku, name: 'Bench product', price: { amountMinor: 100, currency: 'EUR' }, onHand: 0 }, callSettings).then(() => undefined);
+      await created;
+      const { product } = await inventory.getProduct({ sku: benchSku }, callSettings);
       const available = Number(product?.available ?? 0);
       // Restock generously: the sustained phases place as many orders as the system takes.
       const missing = units - available;

@@ -6,7 +6,7 @@
  * the sustained phase again. Writes bench/reports/<timestamp>/report.{json,md}. Flags: --help.
  */
 import { cpus, loadavg } from 'node:os';
-import { measureBrokerCeiling } from './broker.js';
+import { consumersCaughtUp, measureBrokerCeiling, streamCounts, total } from './broker.js';
 import { connectBench } from './client.js';
 import { watchCompletions } from './completions.js';
 import { FlagError, parseFlags, usage, type BenchSettings } from './flags.js';
@@ -52,6 +52,7 @@ async function run(system: RunningSystem, nats: Nats): Promise<Omit<BenchReport,
     const fixedOrders = s.warmupSeconds * s.rates[0]! + s.rates.reduce((a, r) => a + r * s.rateSeconds, 0) + s.graphqlRate * s.graphqlSeconds;
     const stock = await client.ensureStock(fixedOrders + s.preload);
     say(`  product ready: ${stock.available} units available`);
+    const messagesAtStart = total(await streamCounts(nats));
 
     const grpc: Place = (key) => client.placeOrder(key);
     const common = { watch, orderTimeoutMs, progress: (line: string) => (system.assertAlive(), say(line)) };
@@ -99,6 +100,9 @@ async function run(system: RunningSystem, nats: Nats): Promise<Omit<BenchReport,
     phase(`sustained again with ${stored} orders stored: ${s.concurrency} in flight for ${s.sustainSeconds} s`);
     const after = await sustain('sustained after preload', 'sustained2');
 
+    phase('settling: every consumer caught up and no stream grown for 5 s');
+    await consumersCaughtUp(nats, orderTimeoutMs, 5_000);
+    const messages = total(await streamCounts(nats)) - messagesAtStart;
     const ratio = (rate: number) => Math.round((rate / broker.publish.perSecond) * 1_000) / 1_000;
     return {
       broker,
@@ -107,6 +111,7 @@ async function run(system: RunningSystem, nats: Nats): Promise<Omit<BenchReport,
       sustained: fresh,
       preload,
       sustainedAfterPreload: after,
+      run: { orders: stored, messages, messagesPerOrder: Math.round((messages / Math.max(1, stored)) * 10) / 10 },
       ceilingRatio: { sustained: ratio(fresh.messageRate), afterPreload: ratio(after.messageRate) },
       warnings: Object.fromEntries(system.processes().map((p) => [p.name, { lines: p.warnings, last: p.lastWarnings }])),
     };

@@ -29,6 +29,8 @@ export interface BenchReport {
   sustained: SustainedResult;
   preload: ClosedLoopResult & { storedOrders: number };
   sustainedAfterPreload: SustainedResult;
+  /** Every order the run placed and every broker message stored after the product was stocked, once the system settled. */
+  run: { orders: number; messages: number; messagesPerOrder: number };
   /** Messages/s of each sustained phase over the broker's publish ceiling. */
   ceilingRatio: { sustained: number; afterPreload: number };
   /** Lines each process printed at warn level or above, and the last few of them. */
@@ -103,6 +105,11 @@ function markdown(r: BenchReport): string {
   lines.push('', '![throughput](throughput.svg)', '');
 
   lines.push('## Messages per stream', '');
+  lines.push(
+    `Over the whole run, once settled: ${r.run.messages} broker messages for ${r.run.orders} orders placed = **${n(r.run.messagesPerOrder)} per order**. ` +
+      'The per-phase figures above can differ when a service is still publishing work of an earlier phase.',
+    '',
+  );
   row('stream', 'fresh: before → after', 'after preload: before → after');
   row('---', '---:', '---:');
   for (const name of Object.keys(r.sustainedAfterPreload.messages.after).sort()) {

@@ -23,7 +23,8 @@ function frame(title: string, yLabel: string, top: number, step: number, body: s
   const grid: string[] = [];
   for (let v = 0; v <= top + step / 2; v += step) {
     grid.push(`<line x1="${margin.left}" x2="${margin.left + plotW}" y1="${y(v)}" y2="${y(v)}" stroke="#ddd"/>`);
-    grid.push(`<text x="${margin.left - 6}" y="${y(v) + 4}" text-anchor="end" font-size="11">${fmt(v)}</text>`);
+    const tick = step >= 1 ? v.toFixed(0) : v.toFixed(Math.min(3, Math.ceil(-Math.log10(step))));
+    grid.push(`<text x="${margin.left - 6}" y="${y(v) + 4}" text-anchor="end" font-size="11">${tick}</text>`);
   }
   const legendItems = legend.map(
     (name, i) =>
