@@ -76,7 +76,9 @@ export async function measureBrokerCeiling(
       'the ceiling consumer to be acknowledged to the end',
       async () => {
         const info = await jsm.consumers.info(ceilingStream, 'ceiling');
-        return info.ack_floor.stream_seq >= options.messages || { ackFloor: info.ack_floor.stream_seq };
+        // waitFor takes any object for done: the state goes into an Error, which it reports on time-out.
+        if (info.ack_floor.stream_seq < options.messages) throw new Error(`ack floor at ${info.ack_floor.stream_seq}`);
+        return true;
       },
       { timeoutMs: 60_000, intervalMs: 10 },
     );
@@ -122,7 +124,9 @@ export async function consumersCaughtUp(nats: Nats, timeoutMs: number, stableMs 
         last = stored;
         stableSince = performance.now();
       }
-      return (behind.length === 0 && performance.now() - stableSince >= stableMs) || { behind, stored };
+      if (behind.length > 0) throw new Error(behind.join('; '));
+      if (performance.now() - stableSince < stableMs) throw new Error(`streams hold ${stored} messages, unchanged for ${Math.round(performance.now() - stableSince)} ms`);
+      return true;
     },
     { timeoutMs, intervalMs: 200 },
   );
