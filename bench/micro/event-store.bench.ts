@@ -1,7 +1,8 @@
 /**
- * Event store and outbox relay throughput on this machine: appends per second, and the time
- * from append to the event being stored in JetStream (p50, p99), with the embedded engine (or
- * MongoDB when MONGODB_URI is set). Run: npm run bench.
+ * Micro-bench, one process (not the production shape; `npm run bench` is): event store and outbox
+ * relay throughput on this machine: appends per second, and the time from append to the event
+ * being stored in JetStream (p50, p99), with the embedded engine (or MongoDB when MONGODB_URI is
+ * set). Run: npm run bench:micro.
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -18,8 +19,8 @@ import {
   silentLogger,
   streams,
   type MessagePublisher,
-} from '../services/platform/index.js';
-import { startNatsServer } from '../services/platform/testing/index.js';
+} from '../../services/platform/index.js';
+import { startNatsServer } from '../../services/platform/testing/index.js';
 
 const total = Number(process.env.BENCH_EVENTS ?? 20_000);
 const concurrency = Number(process.env.BENCH_CONCURRENCY ?? 64);
@@ -48,7 +49,7 @@ try {
   await events.start();
   const data = encodeMessage(Events.OrderDelivered, Events.OrderDelivered.codec.fromPartial({ orderId: 'bench' }));
 
-  say(`event store bench: ${total} appends, ${concurrency} writers, ${store.kind} storage, nats-server ${server.url}`);
+  say(`micro-bench, event store in one process (not the production shape): ${total} appends, ${concurrency} writers, ${store.kind} storage, nats-server ${server.url}`);
   const started = performance.now();
   let next = 0;
   let lastReport = started;
