@@ -49,6 +49,7 @@ export {
   consumerDefaults,
   deadLetterStream,
   ensureConsumer,
+  redriveStream,
   ensureStream,
   type ConnectNatsOptions,
   type ConsumerSpec,
@@ -65,7 +66,19 @@ export {
   type RunningConsumer,
 } from './messaging/consumer.js';
 export { dispatch, route, type Route, type TypedHandler } from './messaging/dispatch.js';
-export { DeadLetterHeader, listDeadLetters, redriveDeadLetters, type DeadLetter } from './messaging/dead-letter.js';
+export {
+  countDeadLetters,
+  DeadLetterHeader,
+  getDeadLetter,
+  listDeadLetters,
+  redriveDeadLetter,
+  redriveDeadLetters,
+  RedriveHeader,
+  redriveSubject,
+  type DeadLetter,
+  type DeadLetterFilter,
+  type ListDeadLettersOptions,
+} from './messaging/dead-letter.js';
 export { eventCodec, type DomainEventOf, type EventCodec } from './eventstore/event-codec.js';
 export {
   createEventStore,

@@ -11,7 +11,7 @@ import { Lifecycle } from './lifecycle.js';
 import { createLogger, type Logger } from './logging.js';
 import { runConsumer, type RunConsumerOptions, type RunningConsumer } from './messaging/consumer.js';
 import { jetStreamPublisher } from './messaging/envelope.js';
-import { connectNats, deadLetterStream, ensureStream, type Nats, type StreamSpec } from './messaging/nats.js';
+import { connectNats, deadLetterStream, ensureStream, redriveStream, type Nats, type StreamSpec } from './messaging/nats.js';
 import { gauge, sampleAtScrape, serveMetrics } from './metrics.js';
 import { startTracing } from './tracing.js';
 import { openServiceStore, serviceDatabaseName, type DocumentStore } from './storage/index.js';
@@ -111,7 +111,7 @@ export async function startRuntime(settings: RuntimeSettings): Promise<Runtime> 
       (n) => n.nc.drain(),
     );
     watchNats(nats.nc, health);
-    for (const spec of [deadLetterStream, ...settings.streams]) await ensureStream(nats.jsm, spec);
+    for (const spec of [deadLetterStream, redriveStream, ...settings.streams]) await ensureStream(nats.jsm, spec);
     const events = lifecycle.add(
       'outbox relay',
       createEventStore({ store, logger, publisher: jetStreamPublisher(nats.js) }),
