@@ -9,6 +9,7 @@ export {
   DomainError,
   IllegalStateError,
   NotFoundError,
+  PermissionDeniedError,
   UnavailableError,
   ValidationError,
   type FieldViolation,
@@ -124,6 +125,7 @@ export {
   type SubgraphDefinition,
   type SubgraphServer,
 } from './graphql/index.js';
+export { adminGrpc, adminKeyHeader, requireAdmin, type AdminDependencies } from './admin/index.js';
 export { Lifecycle } from './lifecycle.js';
 export {
   runMain,

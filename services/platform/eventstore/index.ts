@@ -4,6 +4,8 @@ export type {
   AppendOptions,
   AppendResult,
   CommitDocument,
+  CommitParking,
+  ParkedCommit,
   ExpectedVersion,
   NewEvent,
   NewMessage,

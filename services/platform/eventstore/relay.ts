@@ -2,7 +2,7 @@ import type { Logger } from '../logging.js';
 import { counter, histogram } from '../metrics.js';
 import type { MessagePublisher, OutgoingMessage } from '../messaging/envelope.js';
 import type { Collection } from '../storage/index.js';
-import type { CommitDocument } from './types.js';
+import type { CommitDocument, ParkedCommit } from './types.js';
 
 /** Options of the outbox relay. */
 export interface RelayOptions {
@@ -135,6 +135,27 @@ export class OutboxRelay {
       total += batch.length;
       this.stats.swept += batch.length;
     }
+  }
+
+  /** Commits parked (given up on) by the relay, oldest first; the operator's AdminService lists them. */
+  async parked(): Promise<ParkedCommit[]> {
+    return (await this.commits.find({ parked: { $exists: true } }, { sort: { committedAt: 1, firstVersion: 1 } })) as ParkedCommit[];
+  }
+
+  /**
+   * Clears a commit's parking and hands it to the relay again; the commit as it was parked, or
+   * null when no commit with that id is parked.
+   */
+  async retryParked(id: string): Promise<ParkedCommit | null> {
+    const before = await this.commits.findOneAndUpdate(
+      { _id: id, parked: { $exists: true } },
+      { $unset: { parked: '' } },
+      { returnDocument: 'before' },
+    );
+    if (!before) return null;
+    const { parked: _parked, ...commit } = before;
+    if (!commit.published) this.notify(commit as CommitDocument);
+    return before as ParkedCommit;
   }
 
   /** Stops taking new work and waits for the round in progress. */

@@ -80,4 +80,15 @@ export interface CommitDocument {
   committedAt: Date;
   published: boolean;
   publishedAt?: Date;
+  /** Set when the relay gave up publishing the commit; cleared by `OutboxRelay.retryParked`. */
+  parked?: CommitParking;
 }
+
+/** Why and when the relay parked a commit. */
+export interface CommitParking {
+  at: Date;
+  reason: string;
+}
+
+/** A commit the relay parked: stored, not published, waiting for an operator. */
+export type ParkedCommit = CommitDocument & { parked: CommitParking };
