@@ -55,6 +55,20 @@ const deadLetters = gauge(
 );
 const outboxBacklog = gauge('orderflow_outbox_backlog_commits', 'Commits not yet published to NATS, counted at scrape, by service', ['service']);
 
+const traceFlushTimeoutMs = 3_000;
+
+async function flushWithin(tracing: { flush(): Promise<void> }, ms: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_resolve, reject) => {
+    timer = setTimeout(() => reject(new Error(`spans not exported within ${ms} ms; dropped`)), ms);
+  });
+  try {
+    await Promise.race([tracing.flush(), timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 /** The shared machinery of one service process. Closing it closes everything in reverse order. */
 export interface Runtime {
   readonly service: string;
@@ -89,8 +103,9 @@ export async function startRuntime(settings: RuntimeSettings): Promise<Runtime> 
   const lifecycle = new Lifecycle(logger);
   const health = new ProcessHealth(logger, ['nats', 'storage']);
   const tracing = startTracing({ serviceName: settings.tracing?.serviceName ?? settings.service, endpoint: settings.tracing?.endpoint, logger });
-  // Flushed, not shut down, at close: replicas in one process share the provider.
-  lifecycle.add('traces', tracing, (t) => t.flush());
+  // Flushed, not shut down, at close: replicas in one process share the provider. Bounded, so an
+  // absent collector (the exporter retries for seconds) does not hold up the stop.
+  lifecycle.add('traces', tracing, (t) => flushWithin(t, traceFlushTimeoutMs));
   try {
     const metricsServer = settings.metrics
       ? lifecycle.add('metrics server', await serveMetrics({ ...settings.metrics, logger, health: () => health.report() }), (m) => m.close())
