@@ -17,6 +17,7 @@ import {
   ConfigError,
   connectNats,
   deadLetterStream,
+  redriveStream,
   ensureStream,
   parseEnv,
   silentLogger,
@@ -133,8 +134,8 @@ async function startNats(): Promise<string> {
 
 async function provision(url: string): Promise<Nats> {
   const nats = await connectNats({ url, name: 'orderflow-start', logger: silentLogger() });
-  for (const spec of [deadLetterStream, ...streams]) await ensureStream(nats.jsm, spec);
-  say(`streams   ${[deadLetterStream, ...streams].map((s) => s.name).join(', ')}`);
+  for (const spec of [deadLetterStream, redriveStream, ...streams]) await ensureStream(nats.jsm, spec);
+  say(`streams   ${[deadLetterStream, redriveStream, ...streams].map((s) => s.name).join(', ')}`);
   return nats;
 }
 

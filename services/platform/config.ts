@@ -152,6 +152,17 @@ export function bool(options: { default?: boolean } = {}): EnvVar<boolean> {
   };
 }
 
+/** An optional secret of at least 16 characters. */
+function adminKey(): EnvVar<string | undefined> {
+  return {
+    describe: 'secret of at least 16 characters (optional)',
+    parse: (raw) => {
+      if (raw !== undefined && raw.length < 16) throw new Error(`must be at least 16 characters, got ${raw.length}`);
+      return raw;
+    },
+  };
+}
+
 /** The variables every Orderflow service reads; each main.ts adds its own. */
 export const commonEnv = {
   /** NATS server(s) with JetStream. */
@@ -183,4 +194,9 @@ export const commonEnv = {
   OTEL_EXPORTER_OTLP_ENDPOINT: optionalUrl({ protocols: ['http:', 'https:'] }),
   /** service.name of exported spans; defaults to the service's own name. */
   OTEL_SERVICE_NAME: optionalStr(),
+  /**
+   * Shared secret an operator sends as `x-orderflow-admin-key` to call AdminService (dead letters,
+   * parked commits); at least 16 characters. Unset, admin operations are refused.
+   */
+  ADMIN_API_KEY: adminKey(),
 } satisfies Record<string, EnvVar<unknown>>;

@@ -17,7 +17,13 @@ describe('parseEnv', () => {
       METRICS_HOST: '127.0.0.1',
       OTEL_EXPORTER_OTLP_ENDPOINT: undefined,
       OTEL_SERVICE_NAME: undefined,
+      ADMIN_API_KEY: undefined,
     });
+  });
+
+  it('refuses an admin key too short to be a secret', () => {
+    expect(() => parseEnv(commonEnv, { ADMIN_API_KEY: 'hunter2' })).toThrow(/ADMIN_API_KEY: must be at least 16 characters, got 7/);
+    expect(parseEnv(commonEnv, { ADMIN_API_KEY: 'a'.repeat(16) }).ADMIN_API_KEY).toBe('a'.repeat(16));
   });
 
   it('names every bad or missing variable in one error', () => {

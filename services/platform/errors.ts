@@ -75,3 +75,8 @@ export class ConcurrencyError extends DomainError {
 export class UnavailableError extends DomainError {
   readonly code = 'UNAVAILABLE';
 }
+
+/** The caller may not do this (an admin operation without the admin credential). */
+export class PermissionDeniedError extends DomainError {
+  readonly code = 'PERMISSION_DENIED';
+}

@@ -9,6 +9,7 @@ export {
   DomainError,
   IllegalStateError,
   NotFoundError,
+  PermissionDeniedError,
   UnavailableError,
   ValidationError,
   type FieldViolation,
@@ -49,6 +50,7 @@ export {
   consumerDefaults,
   deadLetterStream,
   ensureConsumer,
+  redriveStream,
   ensureStream,
   type ConnectNatsOptions,
   type ConsumerSpec,
@@ -65,7 +67,19 @@ export {
   type RunningConsumer,
 } from './messaging/consumer.js';
 export { dispatch, route, type Route, type TypedHandler } from './messaging/dispatch.js';
-export { DeadLetterHeader, listDeadLetters, redriveDeadLetters, type DeadLetter } from './messaging/dead-letter.js';
+export {
+  countDeadLetters,
+  DeadLetterHeader,
+  getDeadLetter,
+  listDeadLetters,
+  redriveDeadLetter,
+  redriveDeadLetters,
+  RedriveHeader,
+  redriveSubject,
+  type DeadLetter,
+  type DeadLetterFilter,
+  type ListDeadLettersOptions,
+} from './messaging/dead-letter.js';
 export { eventCodec, type DomainEventOf, type EventCodec } from './eventstore/event-codec.js';
 export {
   createEventStore,
@@ -111,6 +125,7 @@ export {
   type SubgraphDefinition,
   type SubgraphServer,
 } from './graphql/index.js';
+export { adminGrpc, adminKeyHeader, requireAdmin, type AdminDependencies } from './admin/index.js';
 export { Lifecycle } from './lifecycle.js';
 export {
   runMain,

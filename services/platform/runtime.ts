@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
+import { adminGrpc } from './admin/index.js';
 import { ConfigError, type commonEnv, type EnvVar } from './config.js';
 import { streams } from './contracts.js';
 import { createEventStore, type EventStore } from './eventstore/index.js';
@@ -10,8 +11,9 @@ import { probeStorage, ProcessHealth, watchNats } from './health.js';
 import { Lifecycle } from './lifecycle.js';
 import { createLogger, type Logger } from './logging.js';
 import { runConsumer, type RunConsumerOptions, type RunningConsumer } from './messaging/consumer.js';
+import { countDeadLetters } from './messaging/dead-letter.js';
 import { jetStreamPublisher } from './messaging/envelope.js';
-import { connectNats, deadLetterStream, ensureStream, type Nats, type StreamSpec } from './messaging/nats.js';
+import { connectNats, deadLetterStream, ensureStream, redriveStream, type Nats, type StreamSpec } from './messaging/nats.js';
 import { gauge, sampleAtScrape, serveMetrics } from './metrics.js';
 import { startTracing } from './tracing.js';
 import { openServiceStore, serviceDatabaseName, type DocumentStore } from './storage/index.js';
@@ -39,9 +41,30 @@ export interface RuntimeSettings {
   tracing?: { endpoint?: string | undefined; serviceName?: string | undefined };
   /** Between storage probes of the health check. Default 5 s. */
   storageProbeIntervalMs?: number;
+  /** The shared secret AdminService calls must present; unset, admin operations are refused. */
+  adminApiKey?: string | undefined;
 }
 
+const deadLetters = gauge(
+  'orderflow_dead_letters',
+  'Dead letters waiting in the DEAD_LETTERS stream, by the stream and durable that failed them (read at scrape; every process reports the same stream, so aggregate with max)',
+  ['stream', 'consumer'],
+);
 const outboxBacklog = gauge('orderflow_outbox_backlog_commits', 'Commits not yet published to NATS, counted at scrape, by service', ['service']);
+
+const traceFlushTimeoutMs = 3_000;
+
+async function flushWithin(tracing: { flush(): Promise<void> }, ms: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_resolve, reject) => {
+    timer = setTimeout(() => reject(new Error(`spans not exported within ${ms} ms; dropped`)), ms);
+  });
+  try {
+    await Promise.race([tracing.flush(), timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
 
 /** The shared machinery of one service process. Closing it closes everything in reverse order. */
 export interface Runtime {
@@ -57,7 +80,7 @@ export interface Runtime {
   readonly health: ProcessHealth;
   /** `http://<host>:<port>/metrics`, when served. */
   readonly metricsUrl: string | undefined;
-  /** Starts the gRPC server with health, reflection and server info; closed with the runtime. */
+  /** Starts the gRPC server with health, reflection, server info and AdminService; closed with the runtime. */
   serveGrpc(services: ServiceBinding[], options: { port: number; host?: string }): Promise<GrpcServer>;
   /** Serves the service's GraphQL subgraph over HTTP; closed with the runtime. */
   serveSubgraph(subgraph: SubgraphDefinition<any>, options: { port: number; host?: string }): Promise<SubgraphServer>;
@@ -77,8 +100,9 @@ export async function startRuntime(settings: RuntimeSettings): Promise<Runtime> 
   const lifecycle = new Lifecycle(logger);
   const health = new ProcessHealth(logger, ['nats', 'storage']);
   const tracing = startTracing({ serviceName: settings.tracing?.serviceName ?? settings.service, endpoint: settings.tracing?.endpoint, logger });
-  // Flushed, not shut down, at close: replicas in one process share the provider.
-  lifecycle.add('traces', tracing, (t) => t.flush());
+  // Flushed, not shut down, at close: replicas in one process share the provider. Bounded, so an
+  // absent collector (the exporter retries for seconds) does not hold up the stop.
+  lifecycle.add('traces', tracing, (t) => flushWithin(t, traceFlushTimeoutMs));
   try {
     const metricsServer = settings.metrics
       ? lifecycle.add('metrics server', await serveMetrics({ ...settings.metrics, logger, health: () => health.report() }), (m) => m.close())
@@ -108,7 +132,7 @@ export async function startRuntime(settings: RuntimeSettings): Promise<Runtime> 
       (n) => n.nc.drain(),
     );
     watchNats(nats.nc, health);
-    for (const spec of [deadLetterStream, ...settings.streams]) await ensureStream(nats.jsm, spec);
+    for (const spec of [deadLetterStream, redriveStream, ...settings.streams]) await ensureStream(nats.jsm, spec);
     const events = lifecycle.add(
       'outbox relay',
       createEventStore({ store, logger, publisher: jetStreamPublisher(nats.js) }),
@@ -119,6 +143,16 @@ export async function startRuntime(settings: RuntimeSettings): Promise<Runtime> 
     lifecycle.add(
       'outbox backlog sampler',
       sampleAtScrape(async () => outboxBacklog.set({ service: settings.service }, await commits.countDocuments({ published: false }))),
+      async (unsample) => void unsample(),
+    );
+    lifecycle.add(
+      'dead letter sampler',
+      sampleAtScrape(async () => {
+        const counts = await countDeadLetters(nats);
+        // Reset, so a consumer whose letters were all redriven drops out instead of keeping its last count.
+        deadLetters.reset();
+        for (const { stream, consumer, count } of counts) deadLetters.set({ stream, consumer }, count);
+      }),
       async (unsample) => void unsample(),
     );
 
@@ -135,7 +169,13 @@ export async function startRuntime(settings: RuntimeSettings): Promise<Runtime> 
       async serveGrpc(services, options) {
         const server = lifecycle.add(
           'grpc',
-          await startGrpcServer({ service: settings.service, services, logger, port: options.port, host: options.host }),
+          await startGrpcServer({
+            service: settings.service,
+            services: [...services, adminGrpc({ nats, relay: events.relay, adminApiKey: settings.adminApiKey, logger })],
+            logger,
+            port: options.port,
+            host: options.host,
+          }),
           (s) => s.shutdown(),
         );
         // Every served service answers NOT_SERVING while NATS or storage is away.
@@ -208,6 +248,7 @@ export async function startService(
     streams,
     metrics: { port: config.METRICS_PORT, host: config.METRICS_HOST },
     tracing: { endpoint: config.OTEL_EXPORTER_OTLP_ENDPOINT, serviceName: config.OTEL_SERVICE_NAME },
+    adminApiKey: config.ADMIN_API_KEY,
     ...(overrides.logger ? { logger: overrides.logger } : {}),
     ...(overrides.store ? { store: overrides.store } : {}),
   });

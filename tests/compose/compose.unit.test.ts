@@ -1,13 +1,15 @@
-import { readFileSync, existsSync } from 'node:fs';
+import { readdirSync, readFileSync, existsSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { subgraphUrlVariable, type SubgraphName } from '../../gateway/config.js';
-import { serviceTable } from '../../scripts/services.js';
+import { gatewayProcess, serviceTable } from '../../scripts/services.js';
 
 // No Docker engine runs in CI, so the compose file is checked for what can be checked without
 // one: it parses (with its YAML merge keys), and it wires every service the way the code expects.
 interface ComposeService {
   build?: string;
+  profiles?: string[];
+  volumes?: string[];
   image?: string;
   command?: string[];
   ports?: string[];
@@ -15,7 +17,8 @@ interface ComposeService {
   depends_on?: Record<string, { condition: string }>;
   healthcheck?: { test: string[] };
 }
-const compose = parse(readFileSync(new URL('../../docker-compose.yml', import.meta.url), 'utf8'), { merge: true }) as {
+const read = (path: string) => readFileSync(new URL(`../../${path}`, import.meta.url), 'utf8');
+const compose = parse(read('docker-compose.yml'), { merge: true }) as {
   services: Record<string, ComposeService>;
   volumes: Record<string, unknown>;
 };
@@ -53,8 +56,10 @@ describe('docker-compose.yml', () => {
     }
   });
 
-  it('publishes only the gateway and the mail catcher\'s web UI on the host', () => {
-    const published = Object.entries(compose.services).flatMap(([name, s]) => (s.ports ?? []).map((p) => `${name} ${p}`));
+  it('publishes only the gateway and the mail catcher\'s web UI on the host (operators\' UIs only under their profile)', () => {
+    const published = Object.entries(compose.services)
+      .filter(([, s]) => !(s as { profiles?: string[] }).profiles?.length)
+      .flatMap(([name, s]) => (s.ports ?? []).map((p) => `${name} ${p}`));
     expect(published.sort()).toEqual(['gateway 4000:4000', 'mailpit 8025:8025']);
   });
 
@@ -88,3 +93,88 @@ describe('docker-compose.yml', () => {
     expect(build.exclude).toContain('**/*.test.ts');
   });
 });
+
+describe('docker-compose.yml, profile observability', () => {
+  const profiled = Object.entries(compose.services).filter(([, s]) => s.profiles?.includes('observability'));
+  const processes = [...serviceTable.map((s) => s.name), gatewayProcess.name];
+
+  it('adds a collector, Jaeger, Prometheus and Grafana, each image pinned to a version', () => {
+    expect(profiled.map(([name]) => name).sort()).toEqual(['grafana', 'jaeger', 'otel-collector', 'prometheus']);
+    for (const [name, service] of profiled) {
+      // A tag with digits, not latest or a bare name: the stack does not change under the operator.
+      expect(service.image, name).toMatch(/^[\w./-]+:v?\d+\.\d+(\.\d+)?$/);
+    }
+    expect(compose.services['otel-collector']?.image).toMatch(/^otel\/opentelemetry-collector-contrib:/);
+    expect(compose.services.jaeger?.image).toMatch(/^jaegertracing\/all-in-one:/);
+    expect(compose.services.jaeger?.ports).toEqual(['16686:16686']);
+    expect(compose.services.prometheus?.ports).toEqual(['9090:9090']);
+    expect(compose.services.grafana?.ports).toEqual(['3000:3000']);
+  });
+
+  it('mounts configuration files that exist in the repository', () => {
+    for (const [name, service] of profiled) {
+      for (const volume of service.volumes ?? []) {
+        const source = volume.split(':')[0]!;
+        if (source.startsWith('./')) expect(existsSync(new URL(`../../${source.slice(2)}`, import.meta.url)), `${name} mounts ${source}`).toBe(true);
+      }
+    }
+  });
+
+  it.each(processes)('serves metrics of %s on the compose network and sends its spans to the collector', (name) => {
+    const env = compose.services[name]?.environment;
+    expect(env?.METRICS_HOST).toBe('0.0.0.0');
+    expect(env?.METRICS_PORT).toMatch(/^\d+$/);
+    expect(env?.OTEL_EXPORTER_OTLP_ENDPOINT).toBe('http://otel-collector:4318');
+    // Metrics stay inside the compose network: nothing of the process is published.
+    expect(compose.services[name]?.ports ?? []).not.toEqual(expect.arrayContaining([expect.stringMatching(new RegExp(`:${env?.METRICS_PORT}$`))]));
+  });
+
+  it('has the collector receive OTLP over HTTP and export to Jaeger', () => {
+    const collector = parse(read('ops/otel-collector.yaml')) as {
+      receivers: { otlp: { protocols: { http: { endpoint: string } } } };
+      exporters: Record<string, { endpoint: string }>;
+      service: { pipelines: { traces: { receivers: string[]; exporters: string[] } } };
+    };
+    expect(collector.receivers.otlp.protocols.http.endpoint).toBe('0.0.0.0:4318');
+    expect(collector.service.pipelines.traces.receivers).toEqual(['otlp']);
+    const [exporter] = collector.service.pipelines.traces.exporters;
+    expect(collector.exporters[exporter!]?.endpoint).toBe('jaeger:4317');
+  });
+
+  it('has Prometheus scrape every process at its METRICS_PORT', () => {
+    const prometheus = parse(read('ops/prometheus/prometheus.yml')) as {
+      scrape_configs: { job_name: string; static_configs: { targets: string[] }[] }[];
+    };
+    const targets = Object.fromEntries(prometheus.scrape_configs.map((c) => [c.job_name, c.static_configs.flatMap((s) => s.targets)]));
+    for (const name of processes) {
+      expect(targets[name], `scrape job ${name}`).toEqual([`${name}:${compose.services[name]?.environment?.METRICS_PORT}`]);
+    }
+  });
+
+  it('provisions a dashboard whose every query names a metric the code defines', () => {
+    const dir = new URL('../../ops/grafana/dashboards/', import.meta.url);
+    const dashboards = readdirSync(dir).filter((f) => f.endsWith('.json'));
+    expect(dashboards).toEqual(['orderflow.json']);
+    const dashboard = JSON.parse(read('ops/grafana/dashboards/orderflow.json')) as { panels: { title: string; targets: { expr: string }[] }[] };
+    const queried = new Set(dashboard.panels.flatMap((p) => p.targets.flatMap((t) => t.expr.match(/orderflow_\w+/g) ?? [])));
+    expect(queried.size).toBeGreaterThan(10);
+    const source = sourceFiles(['services', 'gateway']).map((f) => readFileSync(f, 'utf8')).join('\n');
+    for (const name of queried) {
+      // Histograms are queried through their _bucket/_count/_sum series.
+      const base = name.replace(/_(bucket|count|sum)$/, '');
+      expect(source.includes(`'${name}'`) || source.includes(`'${base}'`), `metric ${name} is defined in the code`).toBe(true);
+    }
+    const datasource = parse(read('ops/grafana/provisioning/datasources/prometheus.yml')) as { datasources: { uid: string; url: string }[] };
+    expect(datasource.datasources[0]).toMatchObject({ uid: 'prometheus', url: 'http://prometheus:9090' });
+  });
+});
+
+/** Every non-test TypeScript file under the given folders of the repository. */
+function sourceFiles(folders: string[]): string[] {
+  const root = new URL('../../', import.meta.url);
+  return folders.flatMap((folder) =>
+    (readdirSync(new URL(folder, root), { recursive: true, withFileTypes: true }) as import('node:fs').Dirent[])
+      .filter((e) => e.isFile() && e.name.endsWith('.ts') && !e.name.includes('.test.'))
+      .map((e) => `${e.parentPath}/${e.name}`),
+  );
+}

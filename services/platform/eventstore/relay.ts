@@ -38,6 +38,10 @@ export interface ParkedSummary {
   firstVersion: number;
   lastVersion: number;
   committedAt: Date;
+  /** The order the commit belongs to. */
+  correlationId: string;
+  /** Types of the events and messages the commit holds, in order. */
+  messageTypes: string[];
   parked: ParkedCommit;
 }
 
@@ -217,6 +221,8 @@ export class OutboxRelay {
       firstVersion: c.firstVersion,
       lastVersion: c.lastVersion,
       committedAt: c.committedAt,
+      correlationId: c.correlationId,
+      messageTypes: [...c.events.map((e) => e.type), ...c.messages.map((m) => m.type)],
       parked: c.parked!,
     }));
   }

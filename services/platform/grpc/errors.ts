@@ -8,6 +8,7 @@ import {
   DomainError,
   IllegalStateError,
   NotFoundError,
+  PermissionDeniedError,
   UnavailableError,
   ValidationError,
   type FieldViolation,
@@ -24,6 +25,7 @@ const statusByError: [new (...args: never[]) => DomainError, status][] = [
   [IllegalStateError, status.FAILED_PRECONDITION],
   [ConcurrencyError, status.ABORTED],
   [UnavailableError, status.UNAVAILABLE],
+  [PermissionDeniedError, status.PERMISSION_DENIED],
 ];
 
 const STATUS_DETAILS = 'grpc-status-details-bin';

@@ -84,6 +84,17 @@ export const deadLetterStream: StreamSpec = {
 };
 
 /**
+ * Dead letters an operator sends back, each on `redrive.<stream>.<durable>`: a subject only the
+ * redrive consumer of that one durable filters on (see `runConsumer`), so a redriven message
+ * reaches the consumer that failed it and no other consumer of its original subject.
+ */
+export const redriveStream: StreamSpec = {
+  name: 'REDRIVE',
+  subjects: ['redrive.>'],
+  description: 'Dead letters sent back to the one durable consumer that failed them',
+};
+
+/**
  * Creates the stream, or brings an existing one to the spec. Safe to call from every replica at
  * every start-up: a concurrent creator's "already in use" is treated as success.
  */

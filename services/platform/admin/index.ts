@@ -1,0 +1,2 @@
+export { adminKeyHeader, requireAdmin } from './authorize.js';
+export { adminGrpc, type AdminDependencies } from './grpc.js';
