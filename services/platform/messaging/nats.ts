@@ -72,15 +72,23 @@ export interface StreamSpec {
   description: string;
   /** Window within which a repeated `Nats-Msg-Id` is dropped. Default 2 minutes. */
   duplicateWindowMs?: number;
-  /** How long messages are kept. Default 30 days. */
+  /** How long messages are kept; older ones are dropped (`discard: old`). Default 30 days. */
   maxAgeMs?: number;
+  /** Most bytes the stream keeps; the oldest messages go first when full. Default 1 GiB. */
+  maxBytes?: number;
 }
+
+/** The limits a StreamSpec gets when it names none: 30 days, 1 GiB. */
+export const streamLimitDefaults = { maxAgeMs: 30 * 24 * 3600_000, maxBytes: 1024 ** 3 } as const;
 
 /** The stream that holds messages whose handler kept failing, with their headers and the error. */
 export const deadLetterStream: StreamSpec = {
   name: 'DEAD_LETTERS',
   subjects: ['deadletter.>'],
   description: 'Messages whose handler failed max_deliver times or that could not be decoded',
+  // Kept long enough for an operator to look and redrive, bounded so a poison flood cannot fill the disk.
+  maxAgeMs: 90 * 24 * 3600_000,
+  maxBytes: 256 * 1024 ** 2,
 };
 
 /**
@@ -96,7 +104,8 @@ export async function ensureStream(jsm: JetStreamManager, spec: StreamSpec): Pro
     retention: RetentionPolicy.Limits,
     discard: DiscardPolicy.Old,
     duplicate_window: ms(spec.duplicateWindowMs ?? 120_000),
-    max_age: ms(spec.maxAgeMs ?? 30 * 24 * 3600_000),
+    max_age: ms(spec.maxAgeMs ?? streamLimitDefaults.maxAgeMs),
+    max_bytes: spec.maxBytes ?? streamLimitDefaults.maxBytes,
     num_replicas: 1,
   };
   const existing = await streamInfo(jsm, spec.name);
@@ -113,6 +122,8 @@ export async function ensureStream(jsm: JetStreamManager, spec: StreamSpec): Pro
     sameSet(current.subjects ?? [], spec.subjects) &&
     current.duplicate_window === config.duplicate_window &&
     current.max_age === config.max_age &&
+    current.max_bytes === config.max_bytes &&
+    current.discard === config.discard &&
     (current.description ?? '') === spec.description;
   if (!same) await jsm.streams.update(spec.name, { ...current, ...config });
 }
