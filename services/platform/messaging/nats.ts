@@ -1,5 +1,5 @@
 import { connect } from '@nats-io/transport-node';
-import type { NatsConnection } from '@nats-io/nats-core';
+import { PermissionViolationError, type NatsConnection } from '@nats-io/nats-core';
 import {
   AckPolicy,
   DeliverPolicy,
@@ -16,6 +16,7 @@ import {
   type StreamConfig,
 } from '@nats-io/jetstream';
 import type { Logger } from '../logging.js';
+import { natsAuthenticator, type NatsClientCredentials } from './nats-auth.js';
 
 export type { NatsConnection } from '@nats-io/nats-core';
 export type { JetStreamClient, JetStreamManager } from '@nats-io/jetstream';
@@ -40,6 +41,13 @@ export interface ConnectNatsOptions {
   logger: Logger;
   /** Reconnect forever by default: a broker restart must not end the service. */
   maxReconnectAttempts?: number;
+  /** The user to connect as; none connects anonymously (a server with users refuses that). */
+  credentials?: NatsClientCredentials | undefined;
+  /**
+   * Prefix of reply subjects, `_INBOX_<service>` for a service, so its permissions can let it
+   * subscribe to its own replies only. Default `_INBOX`.
+   */
+  inboxPrefix?: string | undefined;
 }
 
 /**
@@ -52,6 +60,8 @@ export async function connectNats(options: ConnectNatsOptions): Promise<Nats> {
     name: options.name,
     maxReconnectAttempts: options.maxReconnectAttempts ?? -1,
     reconnectTimeWait: 500,
+    ...(options.inboxPrefix ? { inboxPrefix: options.inboxPrefix } : {}),
+    ...(natsAuthenticator(options.credentials) ? { authenticator: natsAuthenticator(options.credentials)! } : {}),
   });
   options.logger.info({ server: nc.getServer() }, 'connected to NATS');
   void (async () => {
@@ -91,11 +101,33 @@ export const deadLetterStream: StreamSpec = {
   maxBytes: 256 * 1024 ** 2,
 };
 
+/** The stream is missing and this user may not create it: the admin has not provisioned it. */
+export class StreamNotProvisionedError extends Error {
+  readonly code = 'STREAM_NOT_PROVISIONED';
+  constructor(readonly stream: string, cause: unknown) {
+    super(`stream ${stream} does not exist and this NATS user may not create it; provision the streams as the admin user first (npm run nats:provision)`, { cause });
+    this.name = 'StreamNotProvisionedError';
+  }
+}
+
 /**
  * Creates the stream, or brings an existing one to the spec. Safe to call from every replica at
- * every start-up: a concurrent creator's "already in use" is treated as success.
+ * every start-up: a concurrent creator's "already in use" is treated as success. A user that may
+ * not create or update streams (every service, when NATS has users) only checks: a stream that
+ * differs from the spec is kept as the admin provisioned it, and reported to `onDrift`; a missing
+ * one throws StreamNotProvisionedError.
  */
-export async function ensureStream(jsm: JetStreamManager, spec: StreamSpec): Promise<void> {
+export async function ensureStream(jsm: JetStreamManager, spec: StreamSpec, onDrift?: (message: string) => void): Promise<void> {
+  try {
+    await provisionStream(jsm, spec);
+  } catch (err) {
+    if (!(err instanceof PermissionViolationError) && !(err instanceof Error && err.cause instanceof PermissionViolationError)) throw err;
+    if (!(await streamInfo(jsm, spec.name))) throw new StreamNotProvisionedError(spec.name, err);
+    onDrift?.(`stream ${spec.name} differs from this process's spec (subjects or limits); kept as provisioned, as this NATS user may not update streams`);
+  }
+}
+
+async function provisionStream(jsm: JetStreamManager, spec: StreamSpec): Promise<void> {
   const config: Partial<StreamConfig> & { name: string } = {
     name: spec.name,
     subjects: spec.subjects,
