@@ -67,7 +67,9 @@ export async function connectNats(options: ConnectNatsOptions): Promise<Nats> {
   void (async () => {
     for await (const status of nc.status()) {
       if (status.type === 'disconnect' || status.type === 'reconnect' || status.type === 'error') {
-        options.logger.warn({ natsStatus: status.type, server: 'server' in status ? status.server : undefined }, 'NATS connection status');
+        // An error status carries what the server refused, e.g. a permissions violation.
+        const error = status.type === 'error' ? String(status.error) : undefined;
+        options.logger.warn({ natsStatus: status.type, server: 'server' in status ? status.server : undefined, error }, 'NATS connection status');
       }
     }
   })();
