@@ -1,4 +1,5 @@
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { fileURLToPath } from 'node:url';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { AckPolicy } from '@nats-io/jetstream';
@@ -8,7 +9,7 @@ import { natsGrants } from '../../../scripts/nats-grants.js';
 import { Events, encodeMessage, streams } from '../contracts.js';
 import { silentLogger } from '../logging.js';
 import { startNatsServer, type TestNatsServer } from '../testing/nats-server.js';
-import { adminUser, generateNatsAuth, inboxPrefixOf, type GeneratedNatsAuth } from './nats-auth.js';
+import { adminUser, generateNatsAuth, inboxPrefixOf, passwordVariableOf, serverAuthConfig, type GeneratedNatsAuth } from './nats-auth.js';
 import { connectNats, deadLetterStream, ensureStream, StreamNotProvisionedError, type Nats } from './nats.js';
 
 // The server runs with the generated users and permissions (nkeys), as `npm start` runs it.
@@ -103,5 +104,18 @@ describe('a nats-server with the generated users', () => {
     await expect(ensureStream(orders.jsm, { name: 'NOT_PROVISIONED', subjects: ['nowhere.>'], description: 'x' })).rejects.toBeInstanceOf(
       StreamNotProvisionedError,
     );
+  });
+});
+
+describe('the compose config (deploy/nats/orderflow-auth.conf)', () => {
+  it('is what the grants generate, and lets a user in with the password from the server\'s environment only', async () => {
+    const file = fileURLToPath(new URL('../../../deploy/nats/orderflow-auth.conf', import.meta.url));
+    expect(await readFile(file, 'utf8')).toBe(serverAuthConfig(natsGrants, (user) => ({ kind: 'password', passwordVariable: passwordVariableOf(user) })));
+    const env = Object.fromEntries([adminUser, ...natsGrants.map((g) => g.user)].map((u) => [passwordVariableOf(u), `p${u}secret0`]));
+    await using composeServer = await startNatsServer({ configFile: file, env });
+    const payments = await connectNats({ url: composeServer.url, name: 'compose-payments', logger: silentLogger(), credentials: { user: 'payments', password: 'ppaymentssecret0' }, inboxPrefix: inboxPrefixOf('payments'), maxReconnectAttempts: 0 });
+    await expect(payments.jsm.streams.delete('ANY')).rejects.toThrow(/permissions violation/i);
+    await payments.nc.close();
+    await expect(connect({ servers: composeServer.url, user: 'payments', pass: 'wrong', maxReconnectAttempts: 0 })).rejects.toThrow(/authorization/i);
   });
 });

@@ -39,6 +39,8 @@ export async function freePort(): Promise<number> {
 export interface NatsServerOptions {
   /** A config file (`-c`), e.g. the users and permissions `generateNatsAuth` writes; the flags for address, port and JetStream win over it. */
   configFile?: string;
+  /** Variables added to the server's environment, e.g. the passwords a config reads as `$VAR`. */
+  env?: Record<string, string>;
 }
 
 /** Starts nats-server with JetStream on 127.0.0.1:<port>, resolving once it is ready. */
@@ -46,7 +48,7 @@ export function launchNatsServer(port: number, storeDir: string, options: NatsSe
   const config = options.configFile ? ['-c', options.configFile] : [];
   const child = spawn(natsServerBin, [...config, '-a', '127.0.0.1', '-p', String(port), '-js', '-sd', storeDir], {
     stdio: ['ignore', 'ignore', 'pipe'],
-    env: { ...process.env, PATH: `${process.env.PATH ?? ''}:/usr/sbin:/usr/local/sbin` },
+    env: { ...process.env, ...options.env, PATH: `${process.env.PATH ?? ''}:/usr/sbin:/usr/local/sbin` },
   });
   return new Promise((resolve, reject) => {
     let output = '';
