@@ -74,6 +74,8 @@ export function permissionsOf(grant: NatsGrant, all: readonly NatsGrant[]): Nats
   const deny = new Set<string>(deniedToServices);
   for (const stream of grant.reads ?? []) {
     for (const subject of consumerOps(stream, '*')) allow.add(subject);
+    // An ordered consumer with several filters (filter_subjects, 2.10+) is created on the subject without a name.
+    allow.add(`${api}.CONSUMER.CREATE.${stream}`);
     allow.add(`${api}.CONSUMER.DELETE.${stream}.*`);
     for (const other of all) {
       if (other.user === grant.user) continue;
