@@ -1,6 +1,8 @@
 /**
  * `npm start`: runs Orderflow on one machine. Uses the NATS at NATS_URL, or starts a local
- * nats-server (JetStream store under DATA_DIR/nats) when none answers; provisions the streams;
+ * nats-server (JetStream store under DATA_DIR/nats) when none answers, with a user per service
+ * (nkeys and permissions generated under DATA_DIR/nats-auth), so a client without credentials
+ * cannot connect; provisions the streams as the admin user;
  * starts every built service as its own process with embedded storage under DATA_DIR/<service>
  * (or MongoDB when MONGODB_URI is set); prints where each one listens, and a line once the
  * gateway answers. Ctrl-C, SIGTERM, SIGHUP (a closed terminal) or the death of its parent stop it
@@ -19,18 +21,22 @@ import {
   deadLetterStream,
   redriveStream,
   ensureStream,
+  generateNatsAuth,
+  adminUser,
   parseEnv,
+  type NatsClientCredentials,
   silentLogger,
   streams,
   type Nats,
 } from '../services/platform/index.js';
 import { launchNatsServer, stopProcess } from '../services/platform/testing/nats-server.js';
 import { liveScreen, startOrderTicker } from './order-ticker.js';
+import { natsGrants } from './nats-grants.js';
 import { subgraphUrlVariable, type SubgraphName } from '../gateway/config.js';
 import { portsInUse } from './ports.js';
 import { availableServices, gatewayProcess, mainOf, serviceTable } from './services.js';
 
-const { NATS_URL, MONGODB_URI, DATA_DIR, LOG_LEVEL } = (() => {
+const { NATS_URL, NATS_USER, NATS_PASSWORD, NATS_NKEY_SEED, MONGODB_URI, DATA_DIR, LOG_LEVEL } = (() => {
   try {
     return parseEnv(commonEnv);
   } catch (err) {
@@ -49,6 +55,16 @@ let natsWatchdog: ChildProcess | undefined;
 let ticker: Awaited<ReturnType<typeof startOrderTicker>> | undefined;
 let control: Nats | undefined;
 let stopping = false;
+/**
+ * The NATS variables of each process. With the nats-server started here, each service gets its
+ * own user's seed and this script connects as admin; with a NATS already running, every process
+ * gets the NATS_USER/NATS_PASSWORD/NATS_NKEY_SEED this script was given.
+ */
+let natsSeeds: Record<string, string> | undefined;
+const natsEnvOf = (name: string): Record<string, string> =>
+  natsSeeds ? { NATS_NKEY_SEED: natsSeeds[name]!, NATS_USER: '', NATS_PASSWORD: '' } : {};
+const controlCredentials = (): NatsClientCredentials =>
+  natsSeeds ? { nkeySeed: natsSeeds[adminUser] } : { user: NATS_USER, password: NATS_PASSWORD, nkeySeed: NATS_NKEY_SEED };
 
 // A closed terminal makes writes fail (EIO, EPIPE); that must not end this process before it
 // has stopped its children.
@@ -126,14 +142,16 @@ async function startNats(): Promise<string> {
   }
   const storeDir = join(dataDir, 'nats');
   await mkdir(storeDir, { recursive: true });
-  natsServer = await launchNatsServer(Number(port || 4222), storeDir);
+  const auth = await generateNatsAuth(join(dataDir, 'nats-auth'), natsGrants);
+  natsSeeds = auth.seeds;
+  natsServer = await launchNatsServer(Number(port || 4222), storeDir, { configFile: auth.configFile });
   natsWatchdog = watchOver(natsServer.pid!);
-  say(`NATS      ${NATS_URL} (started nats-server, JetStream store ${storeDir})`);
+  say(`NATS      ${NATS_URL} (started nats-server, JetStream store ${storeDir}, a user per service: ${auth.configFile})`);
   return NATS_URL;
 }
 
 async function provision(url: string): Promise<Nats> {
-  const nats = await connectNats({ url, name: 'orderflow-start', logger: silentLogger() });
+  const nats = await connectNats({ url, name: 'orderflow-start', logger: silentLogger(), credentials: controlCredentials() });
   for (const spec of [deadLetterStream, redriveStream, ...streams]) await ensureStream(nats.jsm, spec);
   say(`streams   ${[deadLetterStream, redriveStream, ...streams].map((s) => s.name).join(', ')}`);
   return nats;
@@ -183,6 +201,7 @@ function startService(name: string, grpcPort: number, graphqlPort: number, metri
     METRICS_PORT: String(metricsPort),
     METRICS_HOST: '127.0.0.1',
     NATS_URL: natsUrl,
+    ...natsEnvOf(name),
     DATA_DIR: dataDir,
     GRPC_PORT: String(grpcPort),
     GRPC_HOST: '127.0.0.1',
@@ -202,6 +221,7 @@ function startGateway(natsUrl: string): void {
   const port = gatewayProcess.port;
   spawnProcess(gatewayProcess.name, {
     NATS_URL: natsUrl,
+    ...natsEnvOf(gatewayProcess.name),
     METRICS_PORT: String(gatewayProcess.metricsPort),
     METRICS_HOST: '127.0.0.1',
     GATEWAY_PORT: String(port),

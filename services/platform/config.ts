@@ -167,6 +167,12 @@ function adminKey(): EnvVar<string | undefined> {
 export const commonEnv = {
   /** NATS server(s) with JetStream. */
   NATS_URL: url({ default: 'nats://127.0.0.1:4222', protocols: ['nats:', 'tls:'] }),
+  /** NATS user name (with NATS_PASSWORD); unset with NATS_NKEY_SEED or an open server. */
+  NATS_USER: optionalStr(),
+  /** Password of NATS_USER. */
+  NATS_PASSWORD: optionalStr(),
+  /** NATS nkey seed (`SU...`) to connect as an nkey user; wins over NATS_USER. */
+  NATS_NKEY_SEED: optionalStr(),
   /** MongoDB connection string; when unset, the embedded SQLite engine is used. */
   MONGODB_URI: optionalUrl({ protocols: ['mongodb:', 'mongodb+srv:'] }),
   /**

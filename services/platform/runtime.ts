@@ -14,6 +14,7 @@ import { runConsumer, type RunConsumerOptions, type RunningConsumer } from './me
 import { countDeadLetters } from './messaging/dead-letter.js';
 import { jetStreamPublisher } from './messaging/envelope.js';
 import { connectNats, deadLetterStream, ensureStream, redriveStream, type Nats, type StreamSpec } from './messaging/nats.js';
+import { inboxPrefixOf, type NatsClientCredentials } from './messaging/nats-auth.js';
 import { gauge, sampleAtScrape, serveMetrics } from './metrics.js';
 import { startTracing } from './tracing.js';
 import { openServiceStore, serviceDatabaseName, type DocumentStore } from './storage/index.js';
@@ -23,6 +24,8 @@ export interface RuntimeSettings {
   /** Service name: log field, NATS connection name, data subfolder. */
   service: string;
   natsUrl: string;
+  /** The NATS user this service connects as (NATS_USER/NATS_PASSWORD or NATS_NKEY_SEED); none, anonymously. */
+  natsCredentials?: NatsClientCredentials | undefined;
   /** When set, MongoDB (the service's own database); else the embedded engine under `<dataDir>/<service>`. */
   mongodbUri?: string | undefined;
   /** The service's MongoDB database; default `<db of the URI, or orderflow>_<service>`. */
@@ -128,11 +131,17 @@ export async function startRuntime(settings: RuntimeSettings): Promise<Runtime> 
     lifecycle.add('storage probe', probeStorage(store, health, { intervalMs: settings.storageProbeIntervalMs }), async (stop) => stop());
     const nats = lifecycle.add(
       'nats',
-      await connectNats({ url: settings.natsUrl, name: `${settings.service}-${instanceId}`, logger }),
+      await connectNats({
+        url: settings.natsUrl,
+        name: `${settings.service}-${instanceId}`,
+        logger,
+        credentials: settings.natsCredentials,
+        inboxPrefix: inboxPrefixOf(settings.service),
+      }),
       (n) => n.nc.drain(),
     );
     watchNats(nats.nc, health);
-    for (const spec of [deadLetterStream, redriveStream, ...settings.streams]) await ensureStream(nats.jsm, spec);
+    for (const spec of [deadLetterStream, redriveStream, ...settings.streams]) await ensureStream(nats.jsm, spec, (drift) => logger.warn(drift));
     const events = lifecycle.add(
       'outbox relay',
       createEventStore({ store, logger, publisher: jetStreamPublisher(nats.js) }),
@@ -241,6 +250,7 @@ export async function startService(
   const runtime = await startRuntime({
     service,
     natsUrl: config.NATS_URL,
+    natsCredentials: { user: config.NATS_USER, password: config.NATS_PASSWORD, nkeySeed: config.NATS_NKEY_SEED },
     mongodbUri: config.MONGODB_URI,
     mongodbDatabase: config.MONGODB_DATABASE,
     dataDir: config.DATA_DIR,

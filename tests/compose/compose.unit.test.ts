@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { subgraphUrlVariable, type SubgraphName } from '../../gateway/config.js';
 import { gatewayProcess, serviceTable } from '../../scripts/services.js';
+import { passwordVariableOf } from '../../services/platform/index.js';
 
 // No Docker engine runs in CI, so the compose file is checked for what can be checked without
 // one: it parses (with its YAML merge keys), and it wires every service the way the code expects.
@@ -54,6 +55,19 @@ describe('docker-compose.yml', () => {
       expect(gateway?.environment?.[subgraphUrlVariable(name as SubgraphName)]).toBe(`http://${name}:${port}/graphql`);
       expect(gateway?.depends_on?.[name]).toBeDefined();
     }
+  });
+
+  it('runs NATS with the generated users and gives each process its own user and password variable', () => {
+    expect(compose.services.nats?.command).toEqual(expect.arrayContaining(['-c', '/etc/nats/orderflow-auth.conf']));
+    expect(compose.services.nats?.volumes).toContain('./deploy/nats/orderflow-auth.conf:/etc/nats/orderflow-auth.conf:ro');
+    for (const name of [...serviceTable.map((s) => s.name), 'gateway']) {
+      const env = compose.services[name]?.environment;
+      expect(env?.NATS_USER, name).toBe(name);
+      expect(env?.NATS_PASSWORD, name).toMatch(new RegExp(`^\\$\\{${passwordVariableOf(name)}:\\?`));
+      expect(compose.services.nats?.environment?.[passwordVariableOf(name)], name).toBe(env?.NATS_PASSWORD);
+      expect(compose.services[name]?.depends_on?.['nats-provision']?.condition, name).toBe('service_completed_successfully');
+    }
+    expect(compose.services['nats-provision']?.environment?.NATS_USER).toBe('admin');
   });
 
   it('publishes only the gateway and the mail catcher\'s web UI on the host (operators\' UIs only under their profile)', () => {

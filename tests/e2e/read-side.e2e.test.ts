@@ -24,7 +24,7 @@ beforeAll(async () => {
   system = await startSystem({ replicas: 1, env: { PAYMENT_GATEWAY_TIMEOUT_DELAY_MS: '1500', SAGA_CHARGE_PAYMENT_DEADLINE_MS: '700' } });
   duplicator = await startDuplicator(system.nats);
   query = await bootQuery(
-    { NATS_URL: system.natsUrl, DATA_DIR: system.dataDir, GRPC_HOST: '127.0.0.1', GRPC_PORT: '0', QUERY_WAIT_MS: '1500' },
+    { ...system.natsEnv('query'), DATA_DIR: system.dataDir, GRPC_HOST: '127.0.0.1', GRPC_PORT: '0', QUERY_WAIT_MS: '1500' },
     { logger: silentLogger() },
   );
   client = grpcClient(QueryServiceService, query.grpcAddress);

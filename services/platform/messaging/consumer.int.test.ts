@@ -53,6 +53,17 @@ describe('provisioning', () => {
     await ensureConsumer(nats.jsm, 'RACE', { durable: 'd', maxDeliver: 4 });
     expect((await nats.jsm.consumers.info('RACE', 'd')).config.max_deliver).toBe(4);
   });
+
+  it('brings an existing stream without limits to the spec\'s age and size limits, and leaves it alone after', async () => {
+    await nats.jsm.streams.add({ name: 'LIMITS', subjects: ['limits.>'] });
+    expect((await nats.jsm.streams.info('LIMITS')).config.max_bytes).toBe(-1);
+    const spec = { name: 'LIMITS', subjects: ['limits.>'], description: 'limits', maxAgeMs: 7 * 24 * 3600_000, maxBytes: 64 * 1024 ** 2 };
+    await ensureStream(nats.jsm, spec);
+    const applied = (await nats.jsm.streams.info('LIMITS')).config;
+    expect([applied.max_age, applied.max_bytes, applied.discard]).toEqual([7 * 24 * 3600 * 1e9, 64 * 1024 ** 2, 'old']);
+    await ensureStream(nats.jsm, spec);
+    expect((await nats.jsm.streams.info('LIMITS')).config).toEqual(applied);
+  });
 });
 
 describe('runConsumer', () => {

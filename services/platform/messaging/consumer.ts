@@ -6,6 +6,7 @@ import { SpanKind, withSpan } from '../trace.js';
 import { readMetadata, type MessageMetadata } from './envelope.js';
 import { deadLetter, DeadLetterHeader, RedriveHeader, redriveSubject } from './dead-letter.js';
 import { consumerDefaults, ensureConsumer, ensureStream, redriveStream, type ConsumerSpec, type Nats } from './nats.js';
+import { redriveTwinOf } from './nats-auth.js';
 
 /**
  * The message can never be handled (it does not decode, or it breaks the contract): it goes to
@@ -100,7 +101,7 @@ export async function runConsumer(options: RunConsumerOptions): Promise<RunningC
   try {
     twin = await consumeLoop(options, {
       stream: redriveStream.name,
-      spec: { ...spec, durable: `${stream}-${spec.durable}`, filterSubject: redriveSubject(stream, spec.durable) },
+      spec: { ...spec, durable: redriveTwinOf(stream, spec.durable), filterSubject: redriveSubject(stream, spec.durable) },
       redrive: true,
     });
   } catch (err) {

@@ -15,7 +15,21 @@ import { OrderServiceService } from '../../../generated/orderflow/orders/v1/orde
 import { ServerInfoServiceService } from '../../../generated/orderflow/platform/v1/server_info.js';
 import { subgraphUrlVariable, type SubgraphName } from '../../../gateway/config.js';
 import { readGatewayLedger, type GatewayLedger } from '../../../services/payments/index.js';
-import { connectNats, grpcClient, silentLogger, type DocumentStore, type GrpcClient, type Nats } from '../../../services/platform/index.js';
+import {
+  adminUser,
+  connectNats,
+  deadLetterStream,
+  redriveStream,
+  ensureStream,
+  generateNatsAuth,
+  grpcClient,
+  silentLogger,
+  streams,
+  type DocumentStore,
+  type GrpcClient,
+  type Nats,
+} from '../../../services/platform/index.js';
+import { natsGrants } from '../../../scripts/nats-grants.js';
 import { startNatsServer, testStorage, waitFor, type TestNatsServer, type TestStorage } from '../../../services/platform/testing/index.js';
 import { stopProcess } from '../../../services/platform/testing/nats-server.js';
 
@@ -48,8 +62,11 @@ export interface SystemOptions {
 }
 
 export interface System {
+  /** A connection as the NATS admin: every right. */
   nats: Nats;
   natsUrl: string;
+  /** NATS_URL and the NATS credentials of a user (a service's name, or `admin`), as a process's environment. */
+  natsEnv(user: string): Record<string, string>;
   natsServer: TestNatsServer;
   /** Parent of every service's data folder. */
   dataDir: string;
@@ -118,7 +135,14 @@ interface Replica {
 
 export async function startSystem(options: SystemOptions = {}): Promise<System> {
   const replicaCount = options.replicas ?? 1;
-  const natsServer = await startNatsServer();
+  // NATS as npm start runs it: a user per service with its permissions; the test connects as admin
+  // and provisions the streams, as npm start does, since services may not create them.
+  const authDir = await mkdtemp(join(tmpdir(), 'orderflow-e2e-nats-auth-'));
+  const auth = await generateNatsAuth(authDir, natsGrants);
+  const natsServer = await startNatsServer({ configFile: auth.configFile });
+  const natsEnv = (user: string) => ({ NATS_URL: natsServer.url, NATS_NKEY_SEED: auth.seeds[user] ?? '' });
+  const nats = await connectNats({ url: natsServer.url, name: 'e2e', logger: silentLogger(), credentials: { nkeySeed: auth.seeds[adminUser] } });
+  for (const spec of [deadLetterStream, redriveStream, ...streams]) await ensureStream(nats.jsm, spec);
   const dataDir = await mkdtemp(join(tmpdir(), 'orderflow-e2e-'));
   const storage = testStorage(dataDir);
   const names: ServiceName[] = [...sagaServices, ...(options.extra ?? [])];
@@ -143,7 +167,7 @@ export async function startSystem(options: SystemOptions = {}): Promise<System> 
       r.env = {
         ...fastEnv,
         LOG_LEVEL: 'info',
-        NATS_URL: natsServer.url,
+        ...natsEnv(r.name),
         ...storage.env,
         GRPC_HOST: '127.0.0.1',
         GRPC_PORT: String(r.grpcPort),
@@ -167,7 +191,7 @@ export async function startSystem(options: SystemOptions = {}): Promise<System> 
       index: 0,
       grpcPort: 0,
       graphqlPort: port,
-      env: { LOG_LEVEL: 'info', NATS_URL: natsServer.url, GATEWAY_HOST: '127.0.0.1', GATEWAY_PORT: String(port), SUPERGRAPH_POLL_INTERVAL_MS: '60000', ...subgraphs },
+      env: { LOG_LEVEL: 'info', ...natsEnv('gateway'), GATEWAY_HOST: '127.0.0.1', GATEWAY_PORT: String(port), SUPERGRAPH_POLL_INTERVAL_MS: '60000', ...subgraphs },
       child: undefined,
       output: '',
     };
@@ -214,13 +238,14 @@ export async function startSystem(options: SystemOptions = {}): Promise<System> 
     }
   } catch (err) {
     for (const r of all()) await stopReplica(r, 'SIGKILL');
+    await nats.nc.close();
     await natsServer.stop();
+    await rm(authDir, { recursive: true, force: true });
     await storage.dispose();
     await rm(dataDir, { recursive: true, force: true });
     throw err;
   }
 
-  const nats = await connectNats({ url: natsServer.url, name: 'e2e', logger: silentLogger() });
   const orders = replicas.get('orders')!.map((r) => grpcClient(OrderServiceService, `127.0.0.1:${r.grpcPort}`, { deadlineMs: 30_000 }));
   const inventory = grpcClient(InventoryServiceService, address('inventory'));
   const stores = new Map<ServiceName, Promise<DocumentStore>>();
@@ -233,6 +258,7 @@ export async function startSystem(options: SystemOptions = {}): Promise<System> 
   return {
     nats,
     natsUrl: natsServer.url,
+    natsEnv,
     natsServer,
     dataDir,
     storage,
@@ -304,6 +330,7 @@ export async function startSystem(options: SystemOptions = {}): Promise<System> 
       await natsServer.stop();
       await storage.dispose();
       await rm(dataDir, { recursive: true, force: true });
+      await rm(authDir, { recursive: true, force: true });
     },
   };
 }
