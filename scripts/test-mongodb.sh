@@ -24,7 +24,10 @@ if [ -z "${MONGODB_URI:-}" ]; then
     if node -e "require('net').connect($port,'127.0.0.1').on('connect',()=>process.exit(0)).on('error',()=>process.exit(1))" 2>/dev/null; then break; fi
     sleep 0.1
   done
-  export MONGODB_URI="mongodb://127.0.0.1:$port/"
+  # One connection per process: FerretDB applies an update as read, modify, write back without
+  # isolation, so two operations of one process on one document at once could lose an update
+  # (MongoDB applies each atomically). On one connection a process's operations take turns.
+  export MONGODB_URI="mongodb://127.0.0.1:$port/?maxPoolSize=1"
   echo "==> FerretDB $(.tools/bin/ferretdb --version 2>&1 | sed -n 's/^version: //p') on $MONGODB_URI (data in $ferretdb_data)"
 else
   echo "==> MongoDB at $MONGODB_URI"

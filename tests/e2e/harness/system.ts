@@ -30,7 +30,8 @@ import {
   type Nats,
 } from '../../../services/platform/index.js';
 import { natsGrants } from '../../../scripts/nats-grants.js';
-import { startNatsServer, testStorage, waitFor, type TestNatsServer, type TestStorage } from '../../../services/platform/testing/index.js';
+import { serverDifferences } from '../../../services/platform/testing/ferretdb.js';
+import { startNatsServer, testMongodbUri, testStorage, waitFor, type TestNatsServer, type TestStorage } from '../../../services/platform/testing/index.js';
 import { stopProcess } from '../../../services/platform/testing/nats-server.js';
 
 const root = fileURLToPath(new URL('../../../', import.meta.url));
@@ -51,8 +52,8 @@ const terminal = new Set([OrderStatus.ORDER_STATUS_COMPLETED, OrderStatus.ORDER_
 
 /** Options of `startSystem`. */
 export interface SystemOptions {
-  /** Processes per service. Default 1. */
-  replicas?: number;
+  /** Processes per service, or per service by name (missing names: 1). Default 1. */
+  replicas?: number | Partial<Record<ServiceName, number>>;
   /** Variables added to every service process (after `fastEnv`). */
   env?: Record<string, string>;
   /** Services besides the saga's four. Default none. */
@@ -133,8 +134,21 @@ interface Replica {
   output: string;
 }
 
+/**
+ * Processes per service for a test that wants `count` of each. On a server that does not apply
+ * concurrent updates of one document atomically (FerretDB; see services/platform/testing/ferretdb.ts)
+ * only the services whose shared writes are inserts guarded by unique ids — orders (the event store)
+ * and those named in `alsoShared` — get several; the others one, since two of their processes would
+ * lose each other's updates there, which MongoDB and SQLite never do.
+ */
+export async function replicasPerService(count: number, alsoShared: ServiceName[] = []): Promise<Partial<Record<ServiceName, number>>> {
+  const atomic = !(await serverDifferences(testMongodbUri)).atomicUpdates;
+  const all: ServiceName[] = [...sagaServices, 'query', 'notifications'];
+  return Object.fromEntries(all.map((name) => [name, atomic || name === 'orders' || alsoShared.includes(name) ? count : 1]));
+}
+
 export async function startSystem(options: SystemOptions = {}): Promise<System> {
-  const replicaCount = options.replicas ?? 1;
+  const replicasOf = (name: ServiceName) => (typeof options.replicas === 'number' ? options.replicas : (options.replicas?.[name] ?? 1));
   // NATS as npm start runs it: a user per service with its permissions; the test connects as admin
   // and provisions the streams, as npm start does, since services may not create them.
   const authDir = await mkdtemp(join(tmpdir(), 'orderflow-e2e-nats-auth-'));
@@ -150,7 +164,7 @@ export async function startSystem(options: SystemOptions = {}): Promise<System> 
   const replicas = new Map<ServiceName, Replica[]>();
   for (const name of names) {
     const list: Replica[] = [];
-    for (let i = 0; i < replicaCount; i++) {
+    for (let i = 0; i < replicasOf(name); i++) {
       list.push({ name, index: i, grpcPort: await portOutsideEphemeralRange(taken), graphqlPort: await portOutsideEphemeralRange(taken), env: {}, child: undefined, output: '' });
     }
     replicas.set(name, list);
@@ -174,7 +188,7 @@ export async function startSystem(options: SystemOptions = {}): Promise<System> 
         GRAPHQL_HOST: '127.0.0.1',
         GRAPHQL_PORT: String(r.graphqlPort),
         // Each orders replica prices through a different inventory replica.
-        INVENTORY_GRPC_TARGET: address('inventory', r.index % replicaCount),
+        INVENTORY_GRPC_TARGET: address('inventory', r.index % replicasOf('inventory')),
         QUERY_WAIT_MS: '3000',
         ...options.env,
       };
