@@ -1,5 +1,5 @@
 // The gateway's variables: where it listens, where the subgraphs are, and the operation limits.
-import { authEnv, int, list, oneOf, optionalUrl, port, str, url, type EnvVar } from '../services/platform/index.js';
+import { authEnv, int, list, oneOf, optionalStr, optionalUrl, port, str, url, type EnvVar } from '../services/platform/index.js';
 
 /** The subgraphs the gateway composes, and the port `npm start` gives each service's subgraph. */
 export const subgraphPorts = {
@@ -28,6 +28,12 @@ export const gatewayEnv = {
   ...authEnv,
   /** NATS server(s) with JetStream: subscriptions read the orders' events there. */
   NATS_URL: url({ default: 'nats://127.0.0.1:4222', protocols: ['nats:', 'tls:'] }),
+  /** NATS user name (with NATS_PASSWORD), as the services read it. */
+  NATS_USER: optionalStr(),
+  /** Password of NATS_USER. */
+  NATS_PASSWORD: optionalStr(),
+  /** NATS nkey seed (`SU...`); wins over NATS_USER. */
+  NATS_NKEY_SEED: optionalStr(),
   /** Port of the gateway (HTTP, WebSocket and playground). */
   GATEWAY_PORT: port({ default: 4000 }),
   GATEWAY_HOST: str({ default: '0.0.0.0' }),

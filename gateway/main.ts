@@ -6,6 +6,7 @@ import {
   createLogger,
   ensureStream,
   Events,
+  inboxPrefixOf,
   Lifecycle,
   parseEnv,
   ProcessHealth,
@@ -33,10 +34,20 @@ async function main(): Promise<void> {
     await serveMetrics({ port: config.METRICS_PORT, host: config.METRICS_HOST, logger, health: () => health.report() }),
     (m) => m.close(),
   );
-  const nats = lifecycle.add('nats', await connectNats({ url: config.NATS_URL, name: 'gateway', logger }), (n) => n.nc.drain());
+  const nats = lifecycle.add(
+    'nats',
+    await connectNats({
+      url: config.NATS_URL,
+      name: 'gateway',
+      logger,
+      credentials: { user: config.NATS_USER, password: config.NATS_PASSWORD, nkeySeed: config.NATS_NKEY_SEED },
+      inboxPrefix: inboxPrefixOf('gateway'),
+    }),
+    (n) => n.nc.drain(),
+  );
   watchNats(nats.nc, health);
   // Subscriptions read the orders' events; the stream may not exist yet if the gateway starts first.
-  await ensureStream(nats.jsm, streamFor(Events.OrderPlaced));
+  await ensureStream(nats.jsm, streamFor(Events.OrderPlaced), (drift) => logger.warn(drift));
   const auth = authenticatorFrom(config, logger);
   const gateway = await startGateway({
     auth,

@@ -136,7 +136,8 @@ export async function placementSequence(
   const fallback = request.lastSequence + 1;
   if (request.lastSequence === 0) return fallback;
   const consumer = await js.consumers.get(orderEventsStream, {
-    filter_subjects: [orderPlacedSubject],
+    // One subject as a string: a single filter_subject, which nats-server 2.9 understands.
+    filter_subjects: orderPlacedSubject,
     deliver_policy: DeliverPolicy.StartTime,
     opt_start_time: new Date(request.createdAt.getTime() - request.skewMs).toISOString(),
     headers_only: true,

@@ -1,6 +1,31 @@
 import { DeliverPolicy } from '@nats-io/jetstream';
 import { Events, type Nats } from '../services/platform/index.js';
 
+/**
+ * A terminal with log lines scrolling above one live line. The live line is written without a
+ * newline so it can be rewritten in place; a log line first clears it, then draws it again
+ * below itself, so the two never share a line.
+ */
+export function liveScreen(write: (text: string) => void) {
+  let live = '';
+  return {
+    /** Prints a log line above the live line. */
+    log(line: string) {
+      write(live ? `\r\x1b[2K${line}\n${live}` : `${line}\n`);
+    },
+    /** Replaces the live line. */
+    show(line: string) {
+      live = line;
+      write(`\r\x1b[2K${line}`);
+    },
+    /** Ends the live line with a newline, so what follows starts on a line of its own. */
+    release() {
+      if (live) write('\n');
+      live = '';
+    },
+  };
+}
+
 /** Orders seen since the ticker started. */
 export interface OrderCounts {
   inFlight: number;

@@ -19,7 +19,9 @@ export type ServiceName = (typeof serviceTable)[number]['name'];
 
 /** The main.ts of a service, or undefined when the service is not built yet. */
 export function mainOf(name: string): string | undefined {
-  const file = name === gatewayProcess.name ? '../gateway/main.ts' : `../services/${name}/main.ts`;
+  // The same extension as this module: .ts under tsx, .js in the compiled build (dist/).
+  const ext = import.meta.url.endsWith('.ts') ? 'ts' : 'js';
+  const file = name === gatewayProcess.name ? `../gateway/main.${ext}` : `../services/${name}/main.${ext}`;
   const path = fileURLToPath(new URL(file, import.meta.url));
   return existsSync(path) ? path : undefined;
 }

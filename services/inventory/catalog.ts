@@ -18,6 +18,7 @@ import {
 } from '../platform/index.js';
 import {
   createdDocument,
+  levelOf,
   pendingEvent,
   productsCollection,
   productStream,
@@ -134,11 +135,20 @@ export async function createCatalog(options: CatalogOptions): Promise<Catalog> {
 
     restock: (sku, quantity, now) =>
       change(sku, now, (doc) => ({
-        // on_hand is in the event, so it must be exactly what it was: reservations move units
-        // between available and reserved and leave it alone; only a commit conflicts.
-        guard: { onHand: doc.onHand },
+        // The event carries the whole level at the next revision, so the document must be
+        // exactly the one read: any stock move in between makes this re-plan.
+        guard: { version: doc.version },
         update: { $inc: { onHand: quantity, available: quantity } },
-        event: { type: 'ProductRestocked', data: { sku, quantity, onHand: doc.onHand + quantity, occurredAt: now } },
+        event: {
+          type: 'ProductRestocked',
+          data: {
+            sku,
+            quantity,
+            onHand: doc.onHand + quantity,
+            occurredAt: now,
+            level: { ...levelOf(doc), onHand: doc.onHand + quantity, available: doc.available + quantity, revision: doc.version + 1 },
+          },
+        },
       })),
 
     updatePrice: (sku, price, now) =>

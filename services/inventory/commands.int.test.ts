@@ -59,8 +59,8 @@ describe('ReserveStock', () => {
         orderId: 'ord-r1',
         items: [{ productId: sku('a'), quantity: 2 }, { productId: sku('b'), quantity: 5 }],
         levels: [
-          { sku: sku('a'), onHand: 10, available: 8, reserved: 2 },
-          { sku: sku('b'), onHand: 5, available: 0, reserved: 5 },
+          { sku: sku('a'), onHand: 10, available: 8, reserved: 2, revision: 2 },
+          { sku: sku('b'), onHand: 5, available: 0, reserved: 5, revision: 2 },
         ],
         occurredAt: testNow,
       },

@@ -23,16 +23,16 @@ const items: OrderItem[] = [
   { productId: 'sku-b', quantity: 1 },
 ];
 const levelsAfterHold: StockLevel[] = [
-  { sku: 'sku-a', onHand: 10, available: 8, reserved: 2 },
-  { sku: 'sku-b', onHand: 5, available: 4, reserved: 1 },
+  { sku: 'sku-a', onHand: 10, available: 8, reserved: 2, revision: 2 },
+  { sku: 'sku-b', onHand: 5, available: 4, reserved: 1, revision: 2 },
 ];
 const levelsAfterRelease: StockLevel[] = [
-  { sku: 'sku-a', onHand: 10, available: 10, reserved: 0 },
-  { sku: 'sku-b', onHand: 5, available: 5, reserved: 0 },
+  { sku: 'sku-a', onHand: 10, available: 10, reserved: 0, revision: 2 },
+  { sku: 'sku-b', onHand: 5, available: 5, reserved: 0, revision: 2 },
 ];
 const levelsAfterCommit: StockLevel[] = [
-  { sku: 'sku-a', onHand: 8, available: 8, reserved: 0 },
-  { sku: 'sku-b', onHand: 4, available: 4, reserved: 0 },
+  { sku: 'sku-a', onHand: 8, available: 8, reserved: 0, revision: 2 },
+  { sku: 'sku-b', onHand: 4, available: 4, reserved: 0, revision: 2 },
 ];
 
 const reserve = (effect: StockEffect, lines = items): ReservationCommand => ({ type: 'ReserveStock', orderId, items: lines, now: t0, effect });

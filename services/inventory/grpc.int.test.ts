@@ -210,7 +210,7 @@ describe('start-up repair', () => {
       streamVersion: 2,
       pending: [
         ...doc.pending,
-        pendingEvent('crashed', 2, { type: 'ProductRestocked', data: { sku: 'crashed', quantity: 3, onHand: 5, occurredAt: testNow } }),
+        pendingEvent('crashed', 2, { type: 'ProductRestocked', data: { sku: 'crashed', quantity: 3, onHand: 5, occurredAt: testNow, level: { sku: 'crashed', onHand: 5, available: 5, reserved: 0, revision: 2 } } }),
       ],
     };
     await h.store.collection<ProductDocument>(productsCollection).insertOne(restocked);

@@ -68,8 +68,9 @@ export function holdKey(orderId: string): string {
 /** The dotted path of an order's hold, for filters and updates. */
 export const holdPath = (orderId: string): string => `holds.${holdKey(orderId)}`;
 
+/** The document's stock; its `version` is the level's revision, bumped by the same update that moved the stock. */
 export function levelOf(doc: ProductDocument): StockLevel {
-  return { sku: doc._id, onHand: doc.onHand, available: doc.available, reserved: doc.reserved };
+  return { sku: doc._id, onHand: doc.onHand, available: doc.available, reserved: doc.reserved, revision: doc.version };
 }
 
 /** The API's view of a product: stock figures, never the holds themselves. */
@@ -135,7 +136,12 @@ export function createdDocument(product: NewProduct, now: Date): ProductDocument
     createdAt: now,
     updatedAt: now,
     holds: {},
-    pending: [pendingEvent(sku, 1, { type: 'ProductCreated', data: { sku, name, price, onHand, occurredAt: now } })],
+    pending: [
+      pendingEvent(sku, 1, {
+        type: 'ProductCreated',
+        data: { sku, name, price, onHand, occurredAt: now, level: { sku, onHand, available: onHand, reserved: 0, revision: 1 } },
+      }),
+    ],
     hasPending: true,
   };
 }

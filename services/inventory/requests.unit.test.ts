@@ -81,8 +81,8 @@ describe('product documents', () => {
     expect(doc.pending).toHaveLength(1);
     const event = toNewEvent(doc.pending[0]!);
     expect(event.id).toBe('product-sku-1:1');
-    expect(ProductCreated.decode(event.data)).toEqual({ sku: 'sku-1', name: 'Mug', price, onHand: 7, occurredAt: now });
-    expect(pendingEvent('sku-1', 3, { type: 'ProductRestocked', data: { sku: 'sku-1', quantity: 1, onHand: 8, occurredAt: now } }).id).toBe(
+    expect(ProductCreated.decode(event.data)).toEqual({ sku: 'sku-1', name: 'Mug', price, onHand: 7, occurredAt: now, level: { sku: 'sku-1', onHand: 7, available: 7, reserved: 0, revision: 1 } });
+    expect(pendingEvent('sku-1', 3, { type: 'ProductRestocked', data: { sku: 'sku-1', quantity: 1, onHand: 8, occurredAt: now, level: { sku: 'sku-1', onHand: 8, available: 8, reserved: 0, revision: 3 } } }).id).toBe(
       'product-sku-1:3',
     );
   });

@@ -54,6 +54,8 @@ export type InventoryClient = GrpcClient<typeof InventoryServiceService>;
 
 export interface InventoryHarness {
   nats: Nats;
+  /** The test nats-server, for other services started beside inventory. */
+  natsUrl: string;
   store: DocumentStore;
   dataDir: string;
   /** Replicas started so far; the first is started by `startInventoryHarness`. */
@@ -146,6 +148,7 @@ export async function startInventoryHarness(): Promise<InventoryHarness> {
 
   return {
     nats,
+    natsUrl: server.url,
     store,
     dataDir,
     replicas,

@@ -17,7 +17,10 @@ export interface OrderContact {
 export type Trigger =
   | { type: 'OrderPlaced' }
   | { type: 'OrderCompleted' }
-  | { type: 'OrderCancelled'; reason: CancellationReason; detail: string }
+  // Only the category: the event's `detail` may be the free text a caller wrote when cancelling
+  // (CancelOrder's reason), and a customer's e-mail must not carry text anyone could write. The
+  // detail stays in the order's history for operators.
+  | { type: 'OrderCancelled'; reason: CancellationReason }
   | { type: 'PaymentDeclined'; reason: string }
   | { type: 'ShipmentDispatched'; trackingNumber: string }
   | { type: 'ShipmentDelivered' };
@@ -48,7 +51,7 @@ const reasonText: Record<CancellationReason, string> = {
   [CancellationReason.CANCELLATION_REASON_PAYMENT_DECLINED]: 'the payment was declined',
   [CancellationReason.CANCELLATION_REASON_PAYMENT_FAILED]: 'the payment could not be processed',
   [CancellationReason.CANCELLATION_REASON_SHIPMENT_FAILED]: 'we cannot ship to the address given',
-  [CancellationReason.CANCELLATION_REASON_STEP_TIMED_OUT]: 'a step took too long',
+  [CancellationReason.CANCELLATION_REASON_STEP_TIMED_OUT]: 'it timed out',
   [CancellationReason.CANCELLATION_REASON_CUSTOMER_REQUESTED]: 'you asked us to cancel it',
   [CancellationReason.UNRECOGNIZED]: 'it could not be completed',
 };
@@ -74,7 +77,6 @@ function content(contact: OrderContact, trigger: Trigger): { subject: string; li
         subject: `Order ${order} cancelled`,
         lines: [
           `Your order ${order} (${total}) was cancelled because ${reasonText[trigger.reason]}.`,
-          ...(trigger.detail ? [`Detail: ${trigger.detail}`] : []),
           'Any amount charged has been refunded.',
         ],
       };

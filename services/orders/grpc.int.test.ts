@@ -85,6 +85,63 @@ describe('PlaceOrder refuses bad input, naming each field, and writes nothing', 
   });
 });
 
+describe('hostile input', () => {
+  it('refuses a customer id that would break the outbox (a newline in a NATS header), naming customer_id', async () => {
+    const before = await orderCount();
+    const bad = await failure(h.client().placeOrder(request({ customerId: 'evil\nX' })));
+    expect(bad.code).toBe(3); // INVALID_ARGUMENT
+    expect(bad.fieldViolations).toEqual([{ field: 'customer_id', description: expect.stringContaining('control') }]);
+    expect(await orderCount()).toBe(before);
+  });
+
+  it('refuses control, bidi and lone-surrogate characters in every id, name, address and e-mail, naming each field', async () => {
+    const bad = await failure(
+      h.client().placeOrder(
+        request({
+          customerId: 'cus\u202e1',
+          customerEmail: 'ada\u0085@example.com',
+          // A lone surrogate arrives as U+FFFD: protobuf decodes strings as UTF-8.
+          shippingAddress: { ...berlin, recipient: 'Ada\u2066', line2: 'x\u007f', city: '\ud800Berlin', region: 'r\u0000' },
+          paymentToken: 'tok\r',
+          idempotencyKey: 'k\u2069',
+        }),
+      ),
+    );
+    expect(bad.fieldViolations.map((v) => v.field)).toEqual([
+      'customer_id',
+      'customer_email',
+      'shipping_address.recipient',
+      'shipping_address.line2',
+      'shipping_address.city',
+      'shipping_address.region',
+      'payment_token',
+      'idempotency_key',
+    ]);
+    const cancel = await failure(h.client().cancelOrder({ orderId: 'ord_1', reason: 'because\u001b[31m' }));
+    expect(cancel.fieldViolations).toEqual([{ field: 'reason', description: expect.stringContaining('U+001B') }]);
+    const list = await failure(h.client().listOrders({ customerId: 'c\u009b', statuses: [], pageSize: 0, pageToken: '' }));
+    expect(list.fieldViolations.map((v) => v.field)).toEqual(['customer_id']);
+  });
+
+  it('takes an e-mail only as one plain address', async () => {
+    for (const customerEmail of ['Ada <ada@example.com>', 'ada@example.com, eve@example.com', 'group:ada@example.com;', 'ada @example.com', `${'a'.repeat(250)}@example.com`]) {
+      const bad = await failure(h.client().placeOrder(request({ customerEmail })));
+      expect(bad.fieldViolations.map((v) => v.field), customerEmail).toEqual(['customer_email']);
+    }
+  });
+
+  it('bounds the error of a request with hundreds of bad values, and the channel keeps working', async () => {
+    const statuses = Array.from({ length: 800 }, (_, i) => 1_000 + i);
+    const bad = await failure(h.client().listOrders({ customerId: 'cus_x', statuses, pageSize: 0, pageToken: '' }));
+    expect(bad.code).toBe(3);
+    expect(bad.fieldViolations).toHaveLength(21);
+    expect(bad.fieldViolations[0]).toEqual({ field: 'statuses[0]', description: 'must be a known order status' });
+    expect(bad.fieldViolations[20]).toEqual({ field: 'request', description: 'and 780 more' });
+    // The same client, so the same channel: it still answers.
+    expect((await h.client().listOrders({ customerId: 'cus_x', statuses: [], pageSize: 0, pageToken: '' })).orders).toEqual([]);
+  });
+});
+
 describe('the idempotency key', () => {
   it('returns the same order for the same request, refuses a different one, and places one order only', async () => {
     const first = await h.client().placeOrder(request({ idempotencyKey: 'checkout-42' }));

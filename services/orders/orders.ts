@@ -97,7 +97,12 @@ export function createOrders(options: OrdersOptions): Orders {
     return decided.flatMap((e): NewMessage[] => {
       if (e.type === 'OrderStepStarted') {
         const step = stepDefinitions[e.data.step as StepName];
-        return [e.data.compensation ? step.compensation.command(input, e.data.commandId) : step.command(input, e.data.commandId)];
+        if (e.data.compensation) return [step.compensation.command(input, e.data.commandId)];
+        // The card token at rest: it lives in order_secrets only until this command is in the
+        // outbox (afterAppend forgets it), and the outbox copy is blanked by the relay once
+        // published (`sensitive`). So after the charge it stays nowhere in this service's store;
+        // the broker holds the command only for the commands stream's retention.
+        return [{ ...step.command(input, e.data.commandId), ...(step.usesPaymentToken ? { sensitive: true } : {}) }];
       }
       if (e.type === 'OrderCompleted') {
         return after.plan.flatMap((name) => stepDefinitions[name].onCompleted?.(input, `${after.id}:${name}:completed`) ?? []);
@@ -136,8 +141,9 @@ export function createOrders(options: OrdersOptions): Orders {
 
   const afterAppend = async (orderId: string, decided: OrderEvent[], after: Order, version: number): Promise<void> => {
     await saveView(after, version);
-    // The charge command is in the outbox now; the token is not needed again.
-    if (needsToken(decided)) await secrets.forgetToken(orderId);
+    // The charge command is in the outbox now, or the order ended without one: the token is not
+    // needed again.
+    if (needsToken(decided) || after.status === 'cancelled') await secrets.forgetToken(orderId);
   };
 
   return {

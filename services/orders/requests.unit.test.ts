@@ -45,7 +45,7 @@ describe('PlaceOrder validation', () => {
       }),
     ).toEqual([
       'customer_id: is required',
-      'customer_email: must be an e-mail address',
+      'customer_email: must be one plain e-mail address, like name@example.com',
       'items[0].quantity: must be at least 1',
       'items[1].quantity: must be at most 1000',
       'items[2].product_id: repeats items[0]; order each product once with its total quantity',

@@ -155,11 +155,13 @@ describe('the customer cancels', () => {
 
     await h.start('shipping');
     await h.waitForStatus(placed.id, S.ORDER_STATUS_CANCELLED);
-    // Shipping saw the two commands in either order; when the cancel came first, the late schedule
-    // is refused, and that late answer is recorded without changing the compensation.
+    // Shipping handles its commands concurrently, so either may win the shipment's stream: when the
+    // cancel wins, the late schedule is refused; when the schedule wins, the shipment is scheduled
+    // and then cancelled. Either late answer is recorded without changing the compensation.
     const history = await h.history(placed.id);
-    const late = history.filter((e) => e.startsWith('step schedule_shipment failed'));
-    expect(late.every((e) => e.endsWith('shipment was cancelled before it could be scheduled'))).toBe(true);
+    const late = history.filter((e) => e.startsWith('step schedule_shipment failed') || e === 'step schedule_shipment succeeded');
+    expect(late.length).toBeLessThanOrEqual(1);
+    expect(late.every((e) => e.endsWith('succeeded') || e.endsWith('shipment was cancelled before it could be scheduled'))).toBe(true);
     expect(history.slice(6).filter((e) => !late.includes(e))).toEqual([
       'OrderCancellationRequested',
       'OrderCompensationStarted',

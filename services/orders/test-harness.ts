@@ -55,6 +55,9 @@ export interface OrdersHarness {
   /** The orders replicas running now; the first is the one `client()` talks to by default. */
   replicas: OrdersService[];
   ordersStore: DocumentStore;
+  /** The data directory of every service (`<dataDir>/<service>`), and their stores. */
+  dataDir: string;
+  stores: Record<'orders' | Participant, DocumentStore>;
   logLines: Record<string, unknown>[];
   client(replica?: OrdersService): GrpcClient<typeof OrderServiceService>;
   inventory(): GrpcClient<typeof InventoryServiceService>;
@@ -131,6 +134,8 @@ export async function startOrdersHarness(env: Record<string, string> = {}): Prom
     nats,
     replicas,
     ordersStore: stores.orders,
+    dataDir,
+    stores,
     logLines,
     client,
     inventory: () => inventoryClient,

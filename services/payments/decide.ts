@@ -13,8 +13,8 @@ export type PaymentCommand =
   | { type: 'RecordCharge'; orderId: string; amount: Money | undefined; result: ChargeResult; now: Date }
   /** The gateway refunded the captured amount. */
   | { type: 'RecordRefund'; orderId: string; reason: string; now: Date }
-  /** RefundPayment found nothing captured and no charge in flight. */
-  | { type: 'SkipRefund'; orderId: string; now: Date };
+  /** RefundPayment found nothing captured and no charge in flight (or voided the one in flight: `reason`). */
+  | { type: 'SkipRefund'; orderId: string; now: Date; reason?: string };
 
 /** What RefundPayment has to do next in a state: see `nextRefundStep`. */
 export type RefundStep = 'refund' | 'skip' | 'await-charge' | 'done';
@@ -118,7 +118,7 @@ function skipRefund(command: CommandOf<'SkipRefund'>, state: Payment): PaymentEv
   ];
   switch (state.status) {
     case 'none':
-      return skipped('no captured payment: the refund was requested before any charge');
+      return skipped(command.reason ?? 'no captured payment: the refund was requested before any charge');
     case 'declined':
     case 'failed':
       return state.refundAnswered ? [] : skipped(`no captured payment: the charge ${state.status === 'declined' ? 'was declined' : 'failed'}`);

@@ -28,11 +28,25 @@ export interface RefundResponse {
   refundId: string;
 }
 
+/** Asks the gateway to void the charge under a key before it captures (a PSP's cancel of a pending charge). */
+export interface VoidRequest {
+  /** The charge's idempotency key. */
+  idempotencyKey: string;
+}
+
+/**
+ * `voided`: no capture is or will ever be made under the key (a charge still in flight answers
+ * declined). `captured`: too late, the capture was made; refund it.
+ */
+export type VoidResponse = { status: 'voided' } | { status: 'captured'; chargeId: string };
+
 export interface CardGateway {
   /** Throws GatewayUnavailableError when the gateway could not answer; retry with the same key. */
   charge(request: ChargeRequest): Promise<ChargeResponse>;
   /** Throws GatewayRejectedError for a refund the charge does not allow, GatewayUnavailableError as for charges. */
   refund(request: RefundRequest): Promise<RefundResponse>;
+  /** Voids the charge under a key unless it has captured; idempotent. GatewayUnavailableError as for charges. */
+  void(request: VoidRequest): Promise<VoidResponse>;
 }
 
 /** The gateway did not answer (network error, 5xx, overload): nothing is known to have happened; retry. */

@@ -8,9 +8,11 @@
 // - the charge claims `chargeStarted` only while no refund was requested (or it already started);
 // - the refund writes `refundRequest` first, then reads `chargeStarted` and the stream.
 // A refund that finds no charge started answers PaymentRefundSkipped, and no charge starts after
-// it. A refund that finds a charge in flight does not answer: the charge, after appending its
-// outcome, reads the request and answers it (PaymentCaptured then PaymentRefunded, or the
-// outcome then PaymentRefundSkipped). Each side writes before it reads the other's field, so at
+// it. A refund that finds a charge in flight voids it at the gateway (by its idempotency key) and
+// answers PaymentRefundSkipped at once; the charge, when its call returns, gets a decline and
+// records PaymentDeclined. Only when the void comes too late (the capture landed) does the refund
+// not answer: the charge, after appending its outcome, reads the request and answers it
+// (PaymentCaptured then PaymentRefunded). Each side writes before it reads the other's field, so at
 // least one of them sees both and answers; both may, and the stream version lets one win.
 import type { Money } from '../../generated/orderflow/common/v1/common.js';
 import {
@@ -172,8 +174,16 @@ export function createPayments(options: PaymentsOptions): Payments {
     switch (nextRefundStep(state, record.chargeStarted)) {
       case 'done':
         return { appended: [], state, awaitingCharge: false };
-      case 'await-charge':
-        return { appended: [], state, awaitingCharge: true };
+      case 'await-charge': {
+        // The charge is still at the gateway (tok_timeout, a customer cancel during a slow
+        // charge): void it there rather than keep the saga, and the order's stock, waiting for it.
+        const voided = await gateway.void({ idempotencyKey: orderId });
+        // Captured just now: the charge handler, about to return, records it and refunds.
+        if (voided.status === 'captured') return { appended: [], state, awaitingCharge: true };
+        logger.info({ orderId }, 'voided the charge in flight at the gateway; the refund is skipped');
+        const reason = 'no captured payment: the charge in flight was voided at the gateway';
+        return { ...(await execute({ type: 'SkipRefund', orderId, now: now(), reason }, request.causationId)), awaitingCharge: false };
+      }
       case 'skip':
         return { ...(await execute({ type: 'SkipRefund', orderId, now: now() }, request.causationId)), awaitingCharge: false };
       case 'refund': {

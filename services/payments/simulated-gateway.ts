@@ -2,7 +2,7 @@
 // reachable here). It behaves like a PSP with idempotency keys: the first call under a key fixes
 // the result, every later call gets the same result, and a key captures at most once. Its ledger
 // lives in the service's DocumentStore, so replicas sharing the store share one "PSP".
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import { setMaxListeners } from 'node:events';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Money } from '../../generated/orderflow/common/v1/common.js';
@@ -16,6 +16,8 @@ import {
   type ChargeResponse,
   type RefundRequest,
   type RefundResponse,
+  type VoidRequest,
+  type VoidResponse,
 } from './gateway.js';
 
 /** The card tokens the simulation understands; any other token is declined. */
@@ -32,6 +34,7 @@ export const cardTokens = {
 
 export const insufficientFundsReason = 'card declined: insufficient funds';
 export const unknownTokenReason = 'unknown payment token';
+export const voidedReason = 'charge voided by the merchant before it captured';
 
 /** Collection of the gateway's ledger: one document per idempotency key. */
 export const gatewayLedgerCollection = 'gateway_charges';
@@ -51,6 +54,7 @@ interface ChargeEntry {
   /** The idempotency key. */
   _id: string;
   kind: 'charge';
+  /** A digest of the card token (`tokenDigest`), never the token. */
   token: string;
   amount: Money;
   /** Calls made under the key, including the failed and the repeated ones. */
@@ -58,8 +62,13 @@ interface ChargeEntry {
   createdAt: Date;
   /** Fixed by the first call that got past the transient failures. */
   outcome?: ChargeResponse;
-  /** When the caller gets the outcome (later than the decision for `tok_timeout`). */
+  /**
+   * When the capture lands and the caller gets the outcome (later than the decision for
+   * `tok_timeout`); until then a void can still stop it.
+   */
   answerAt?: Date;
+  /** Set by a void: the outcome is a decline, whatever the card. */
+  voided?: boolean;
 }
 
 interface RefundEntry {
@@ -103,9 +112,41 @@ export class SimulatedCardGateway implements CardGateway {
       );
       entry = (await this.#ledger.findOne({ _id: request.idempotencyKey })) as ChargeEntry;
     }
-    // A repeated call waits as long as the first: the PSP answers them alike.
+    // A repeated call waits as long as the first: the PSP answers them alike. A void meanwhile
+    // changes the outcome, so it is read again at the end.
     await this.#wait((entry.answerAt?.getTime() ?? 0) - Date.now());
-    return entry.outcome!;
+    return ((await this.#ledger.findOne({ _id: request.idempotencyKey })) as ChargeEntry).outcome!;
+  }
+
+  async void(request: VoidRequest): Promise<VoidResponse> {
+    await this.#wait(this.options.latencyMs);
+    const key = request.idempotencyKey;
+    const declined: ChargeResponse = { status: 'declined', reason: voidedReason };
+    for (;;) {
+      const entry = (await this.#ledger.findOne({ _id: key })) as LedgerEntry | null;
+      if (entry && entry.kind !== 'charge') throw new GatewayRejectedError(`idempotency key ${key} belongs to a refund`);
+      if (entry?.voided) return { status: 'voided' };
+      const at = new Date();
+      if (entry?.outcome?.status === 'approved' && (entry.answerAt?.getTime() ?? 0) <= at.getTime()) return { status: 'captured', chargeId: entry.outcome.chargeId };
+      if (!entry) {
+        // Nothing under the key yet: a charge arriving later under it is declined.
+        try {
+          await this.#ledger.insertOne({ _id: key, kind: 'charge', token: '', amount: { amountMinor: 0, currency: '' }, attempts: 0, createdAt: at, outcome: declined, answerAt: at, voided: true });
+          return { status: 'voided' };
+        } catch (err) {
+          if (!(err instanceof DuplicateKeyError)) throw err;
+          continue;
+        }
+      }
+      // Pending (or declined): the capture has not landed, so it never will. Conditional on the
+      // entry as read, so a capture landing meanwhile is seen on the next round.
+      const voided = await this.#ledger.findOneAndUpdate(
+        { _id: key, attempts: entry.attempts, ...(entry.answerAt ? { answerAt: { $gt: at } } : { outcome: { $exists: false } }) },
+        { $set: { voided: true, outcome: declined, answerAt: at } },
+      );
+      if (voided) return { status: 'voided' };
+      if (entry.outcome && entry.outcome.status !== 'approved') return { status: 'voided' };
+    }
   }
 
   async refund(request: RefundRequest): Promise<RefundResponse> {
@@ -158,7 +199,7 @@ export class SimulatedCardGateway implements CardGateway {
   async #countAttempt(request: ChargeRequest): Promise<ChargeEntry> {
     const update = {
       $inc: { attempts: 1 },
-      $setOnInsert: { kind: 'charge', token: request.token, amount: request.amount, createdAt: new Date() },
+      $setOnInsert: { kind: 'charge', token: tokenDigest(request.token), amount: request.amount, createdAt: new Date() },
     };
     const entry = await this.#ledger.findOneAndUpdate({ _id: request.idempotencyKey }, update, { upsert: true }).catch((err: unknown) => {
       // MongoDB lets one of two racing upserts of a new key fail; the other inserted it.
@@ -166,7 +207,7 @@ export class SimulatedCardGateway implements CardGateway {
       throw err;
     });
     if (!entry || entry.kind !== 'charge') throw new GatewayRejectedError(`idempotency key ${request.idempotencyKey} belongs to a refund`);
-    if (entry.token !== request.token || !sameMoney(entry.amount, request.amount)) {
+    if (entry.token !== tokenDigest(request.token) || !sameMoney(entry.amount, request.amount)) {
       // Stripe answers 400 here: a key must not be reused with other parameters.
       throw new GatewayRejectedError(`idempotency key ${request.idempotencyKey} was used with other parameters`);
     }
@@ -205,6 +246,10 @@ function outcomeFor(request: ChargeRequest): ChargeResponse {
       return { status: 'declined', reason: unknownTokenReason };
   }
 }
+
+// The ledger shares the payments store, so it keeps a digest: enough to refuse a reused key with
+// another card, while the token itself stays at rest nowhere.
+const tokenDigest = (token: string): string => `sha256:${createHash('sha256').update(token).digest('hex')}`;
 
 const sameMoney = (a: Money | undefined, b: Money | undefined): boolean =>
   a?.amountMinor === b?.amountMinor && a?.currency === b?.currency;

@@ -171,14 +171,20 @@ export const commonEnv = {
   ...authEnv,
   /** NATS server(s) with JetStream. */
   NATS_URL: url({ default: 'nats://127.0.0.1:4222', protocols: ['nats:', 'tls:'] }),
-  /** MongoDB connection string; when unset, the embedded file-persisted engine is used. */
+  /** NATS user name (with NATS_PASSWORD); unset with NATS_NKEY_SEED or an open server. */
+  NATS_USER: optionalStr(),
+  /** Password of NATS_USER. */
+  NATS_PASSWORD: optionalStr(),
+  /** NATS nkey seed (`SU...`) to connect as an nkey user; wins over NATS_USER. */
+  NATS_NKEY_SEED: optionalStr(),
+  /** MongoDB connection string; when unset, the embedded SQLite engine is used. */
   MONGODB_URI: optionalUrl({ protocols: ['mongodb:', 'mongodb+srv:'] }),
   /**
    * The service's own MongoDB database. Default `<database of MONGODB_URI, or orderflow>_<service>`:
    * every service owns one database, so none can touch another's collections.
    */
   MONGODB_DATABASE: optionalStr(),
-  /** Folder of the embedded engine's files (used when MONGODB_URI is unset). */
+  /** Folder of the embedded engine's SQLite files, one per service (used when MONGODB_URI is unset). */
   DATA_DIR: str({ default: './data' }),
   /** Port of the gRPC server; 0 picks a free one. */
   GRPC_PORT: port({ default: 0 }),

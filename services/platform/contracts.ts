@@ -206,24 +206,50 @@ const eventContexts = ['orders', 'inventory', 'payments', 'shipping', 'notificat
 /** The contexts that receive commands, each on its own stream. */
 const commandContexts = ['inventory', 'payments', 'shipping'] as const;
 
+/** Age and size bounds of one kind of stream. */
+export interface StreamLimits {
+  maxAgeMs: number;
+  maxBytes: number;
+}
+
+const day = 24 * 3600_000;
+const MiB = 1024 ** 2;
+
+/**
+ * Default limits per kind. Events: 30 days, 1 GiB per context (the outbox re-publishes from the
+ * event store, and projections rebuild from it, so an aged-out event is not lost). Commands: 7
+ * days, 256 MiB (a command matters to its one receiver for minutes). Both discard the oldest.
+ */
+export const defaultStreamLimits: Readonly<Record<MessageKind, StreamLimits>> = Object.freeze({
+  events: { maxAgeMs: 30 * day, maxBytes: 1024 * MiB },
+  commands: { maxAgeMs: 7 * day, maxBytes: 256 * MiB },
+});
+
 /**
  * The JetStream streams to provision: `<CONTEXT>_EVENTS` over `<context>.events.>` and
- * `<CONTEXT>_COMMANDS` over `<context>.commands.>`. Commands and events get separate streams
- * because their limits differ: a command matters to its one receiver for a short while, while
- * events are the history that projections replay from zero.
+ * `<CONTEXT>_COMMANDS` over `<context>.commands.>`, with the given limits per kind. Commands and
+ * events get separate streams because their limits differ: a command matters to its one receiver
+ * for a short while, while events are the history that projections replay from zero.
  */
-export const streams: readonly StreamSpec[] = Object.freeze([
-  ...eventContexts.map((context) => ({
-    name: `${context.toUpperCase()}_EVENTS`,
-    subjects: [`${context}.events.>`],
-    description: `Integration events published by the ${context} service`,
-  })),
-  ...commandContexts.map((context) => ({
-    name: `${context.toUpperCase()}_COMMANDS`,
-    subjects: [`${context}.commands.>`],
-    description: `Commands sent to the ${context} service by the order saga`,
-  })),
-]);
+export function streamSpecs(limits: Readonly<Record<MessageKind, StreamLimits>> = defaultStreamLimits): readonly StreamSpec[] {
+  return Object.freeze([
+    ...eventContexts.map((context) => ({
+      name: `${context.toUpperCase()}_EVENTS`,
+      subjects: [`${context}.events.>`],
+      description: `Integration events published by the ${context} service`,
+      ...limits.events,
+    })),
+    ...commandContexts.map((context) => ({
+      name: `${context.toUpperCase()}_COMMANDS`,
+      subjects: [`${context}.commands.>`],
+      description: `Commands sent to the ${context} service by the order saga`,
+      ...limits.commands,
+    })),
+  ]);
+}
+
+/** The streams with the default limits. */
+export const streams: readonly StreamSpec[] = streamSpecs();
 
 /** The stream a contract's subject is stored in. */
 export function streamFor(contract: Contract<unknown>): StreamSpec {

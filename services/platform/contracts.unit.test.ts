@@ -39,8 +39,8 @@ const address = {
   country: 'DE',
 };
 const levels = [
-  { sku: 'sku-kettle', onHand: 10, available: 6, reserved: 4 },
-  { sku: 'sku-mug', onHand: 3, available: 2, reserved: 1 },
+  { sku: 'sku-kettle', onHand: 10, available: 6, reserved: 4, revision: 7 },
+  { sku: 'sku-mug', onHand: 3, available: 2, reserved: 1, revision: 3 },
 ];
 const orderId = 'ord-01HZX3';
 

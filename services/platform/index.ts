@@ -28,6 +28,8 @@ export {
   MalformedMessageError,
   streamFor,
   streams,
+  streamSpecs,
+  defaultStreamLimits,
   UnknownMessageTypeError,
   type CommandContract,
   type Contract,
@@ -51,12 +53,31 @@ export {
   consumerDefaults,
   deadLetterStream,
   ensureConsumer,
+  redriveStream,
   ensureStream,
+  streamLimitDefaults,
+  StreamNotProvisionedError,
   type ConnectNatsOptions,
   type ConsumerSpec,
   type Nats,
   type StreamSpec,
 } from './messaging/nats.js';
+export {
+  adminUser,
+  deniedToServices,
+  generateNatsAuth,
+  inboxPrefixOf,
+  natsAuthenticator,
+  passwordVariableOf,
+  permissionsOf,
+  serverAuthConfig,
+  type DurableGrant,
+  type GeneratedNatsAuth,
+  type NatsClientCredentials,
+  type NatsGrant,
+  type NatsPermissions,
+  type ServerCredential,
+} from './messaging/nats-auth.js';
 export {
   PoisonMessageError,
   runConsumer,
@@ -67,7 +88,19 @@ export {
   type RunningConsumer,
 } from './messaging/consumer.js';
 export { dispatch, route, type Route, type TypedHandler } from './messaging/dispatch.js';
-export { DeadLetterHeader, listDeadLetters, redriveDeadLetters, type DeadLetter } from './messaging/dead-letter.js';
+export {
+  countDeadLetters,
+  DeadLetterHeader,
+  getDeadLetter,
+  listDeadLetters,
+  redriveDeadLetter,
+  redriveDeadLetters,
+  RedriveHeader,
+  redriveSubject,
+  type DeadLetter,
+  type DeadLetterFilter,
+  type ListDeadLettersOptions,
+} from './messaging/dead-letter.js';
 export { eventCodec, type DomainEventOf, type EventCodec } from './eventstore/event-codec.js';
 export {
   createEventStore,
@@ -113,6 +146,7 @@ export {
   type SubgraphDefinition,
   type SubgraphServer,
 } from './graphql/index.js';
+export { adminGrpc, type AdminDependencies } from './admin/index.js';
 export { Lifecycle } from './lifecycle.js';
 export {
   runMain,
@@ -124,7 +158,7 @@ export {
   type RuntimeSettings,
   type ServiceOverrides,
 } from './runtime.js';
-export { currencyMinorDigits, maxTextLength, Violations } from './validation.js';
+export { currencyMinorDigits, maxEmailLength, maxTextLength, unsafeText, Violations } from './validation.js';
 export {
   activeSpanIds,
   contextFrom,

@@ -30,7 +30,7 @@ describe('startRuntime', () => {
     });
     const names = [];
     for await (const name of runtime.nats.jsm.streams.names()) names.push(name);
-    expect(names.sort()).toEqual([...streams.map((s) => s.name), 'DEAD_LETTERS'].sort());
+    expect(names.sort()).toEqual([...streams.map((s) => s.name), 'DEAD_LETTERS', 'REDRIVE'].sort());
 
     const seen: string[] = [];
     await runtime.consume({

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
+import { adminGrpc } from './admin/index.js';
 import { authenticatorFrom, type Authenticator } from './auth/authenticator.js';
 import { ConfigError, type commonEnv, type EnvVar } from './config.js';
 import { streams } from './contracts.js';
@@ -11,8 +12,10 @@ import { probeStorage, ProcessHealth, watchNats } from './health.js';
 import { Lifecycle } from './lifecycle.js';
 import { createLogger, type Logger } from './logging.js';
 import { runConsumer, type RunConsumerOptions, type RunningConsumer } from './messaging/consumer.js';
+import { countDeadLetters } from './messaging/dead-letter.js';
 import { jetStreamPublisher } from './messaging/envelope.js';
-import { connectNats, deadLetterStream, ensureStream, type Nats, type StreamSpec } from './messaging/nats.js';
+import { connectNats, deadLetterStream, ensureStream, redriveStream, type Nats, type StreamSpec } from './messaging/nats.js';
+import { inboxPrefixOf, type NatsClientCredentials } from './messaging/nats-auth.js';
 import { gauge, sampleAtScrape, serveMetrics } from './metrics.js';
 import { startTracing } from './tracing.js';
 import { openServiceStore, serviceDatabaseName, type DocumentStore } from './storage/index.js';
@@ -22,6 +25,8 @@ export interface RuntimeSettings {
   /** Service name: log field, NATS connection name, data subfolder. */
   service: string;
   natsUrl: string;
+  /** The NATS user this service connects as (NATS_USER/NATS_PASSWORD or NATS_NKEY_SEED); none, anonymously. */
+  natsCredentials?: NatsClientCredentials | undefined;
   /** When set, MongoDB (the service's own database); else the embedded engine under `<dataDir>/<service>`. */
   mongodbUri?: string | undefined;
   /** The service's MongoDB database; default `<db of the URI, or orderflow>_<service>`. */
@@ -32,10 +37,7 @@ export interface RuntimeSettings {
   streams: readonly StreamSpec[];
   /** Overrides the logger (tests read lines back). */
   logger?: Logger;
-  /**
-   * A store to use instead of opening one: replicas started in one process share the embedded
-   * engine this way, as its files belong to one process.
-   */
+  /** A store to use instead of opening one (tests hand replicas booted in one process the same store). */
   store?: DocumentStore;
   /** Where `/metrics` and `/healthz` are served; without it, nowhere (the metrics are still kept). */
   metrics?: { port: number; host?: string };
@@ -49,7 +51,26 @@ export interface RuntimeSettings {
   serviceAuthorization?: string | undefined;
 }
 
+const deadLetters = gauge(
+  'orderflow_dead_letters',
+  'Dead letters waiting in the DEAD_LETTERS stream, by the stream and durable that failed them (read at scrape; every process reports the same stream, so aggregate with max)',
+  ['stream', 'consumer'],
+);
 const outboxBacklog = gauge('orderflow_outbox_backlog_commits', 'Commits not yet published to NATS, counted at scrape, by service', ['service']);
+
+const traceFlushTimeoutMs = 3_000;
+
+async function flushWithin(tracing: { flush(): Promise<void> }, ms: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_resolve, reject) => {
+    timer = setTimeout(() => reject(new Error(`spans not exported within ${ms} ms; dropped`)), ms);
+  });
+  try {
+    await Promise.race([tracing.flush(), timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
 
 /** The shared machinery of one service process. Closing it closes everything in reverse order. */
 export interface Runtime {
@@ -69,7 +90,7 @@ export interface Runtime {
   readonly serviceAuthorization: string | undefined;
   /** `http://<host>:<port>/metrics`, when served. */
   readonly metricsUrl: string | undefined;
-  /** Starts the gRPC server with health, reflection and server info; closed with the runtime. */
+  /** Starts the gRPC server with health, reflection, server info and AdminService; closed with the runtime. */
   serveGrpc(services: ServiceBinding[], options: { port: number; host?: string }): Promise<GrpcServer>;
   /** Serves the service's GraphQL subgraph over HTTP; closed with the runtime. */
   serveSubgraph(subgraph: SubgraphDefinition<any>, options: { port: number; host?: string }): Promise<SubgraphServer>;
@@ -89,8 +110,9 @@ export async function startRuntime(settings: RuntimeSettings): Promise<Runtime> 
   const lifecycle = new Lifecycle(logger);
   const health = new ProcessHealth(logger, ['nats', 'storage']);
   const tracing = startTracing({ serviceName: settings.tracing?.serviceName ?? settings.service, endpoint: settings.tracing?.endpoint, logger });
-  // Flushed, not shut down, at close: replicas in one process share the provider.
-  lifecycle.add('traces', tracing, (t) => t.flush());
+  // Flushed, not shut down, at close: replicas in one process share the provider. Bounded, so an
+  // absent collector (the exporter retries for seconds) does not hold up the stop.
+  lifecycle.add('traces', tracing, (t) => flushWithin(t, traceFlushTimeoutMs));
   try {
     const metricsServer = settings.metrics
       ? lifecycle.add('metrics server', await serveMetrics({ ...settings.metrics, logger, health: () => health.report() }), (m) => m.close())
@@ -116,11 +138,17 @@ export async function startRuntime(settings: RuntimeSettings): Promise<Runtime> 
     lifecycle.add('storage probe', probeStorage(store, health, { intervalMs: settings.storageProbeIntervalMs }), async (stop) => stop());
     const nats = lifecycle.add(
       'nats',
-      await connectNats({ url: settings.natsUrl, name: `${settings.service}-${instanceId}`, logger }),
+      await connectNats({
+        url: settings.natsUrl,
+        name: `${settings.service}-${instanceId}`,
+        logger,
+        credentials: settings.natsCredentials,
+        inboxPrefix: inboxPrefixOf(settings.service),
+      }),
       (n) => n.nc.drain(),
     );
     watchNats(nats.nc, health);
-    for (const spec of [deadLetterStream, ...settings.streams]) await ensureStream(nats.jsm, spec);
+    for (const spec of [deadLetterStream, redriveStream, ...settings.streams]) await ensureStream(nats.jsm, spec, (drift) => logger.warn(drift));
     const events = lifecycle.add(
       'outbox relay',
       createEventStore({ store, logger, publisher: jetStreamPublisher(nats.js) }),
@@ -131,6 +159,16 @@ export async function startRuntime(settings: RuntimeSettings): Promise<Runtime> 
     lifecycle.add(
       'outbox backlog sampler',
       sampleAtScrape(async () => outboxBacklog.set({ service: settings.service }, await commits.countDocuments({ published: false }))),
+      async (unsample) => void unsample(),
+    );
+    lifecycle.add(
+      'dead letter sampler',
+      sampleAtScrape(async () => {
+        const counts = await countDeadLetters(nats);
+        // Reset, so a consumer whose letters were all redriven drops out instead of keeping its last count.
+        deadLetters.reset();
+        for (const { stream, consumer, count } of counts) deadLetters.set({ stream, consumer }, count);
+      }),
       async (unsample) => void unsample(),
     );
 
@@ -149,7 +187,14 @@ export async function startRuntime(settings: RuntimeSettings): Promise<Runtime> 
       async serveGrpc(services, options) {
         const server = lifecycle.add(
           'grpc',
-          await startGrpcServer({ service: settings.service, services, logger, auth: settings.auth, port: options.port, host: options.host }),
+          await startGrpcServer({
+            service: settings.service,
+            services: [...services, adminGrpc({ nats, relay: events.relay, logger })],
+            logger,
+            auth: settings.auth,
+            port: options.port,
+            host: options.host,
+          }),
           (s) => s.shutdown(),
         );
         // Every served service answers NOT_SERVING while NATS or storage is away.
@@ -219,6 +264,7 @@ export async function startService(
     auth,
     ...(config.SERVICE_TOKEN ? { serviceAuthorization: `Bearer ${config.SERVICE_TOKEN}` } : {}),
     natsUrl: config.NATS_URL,
+    natsCredentials: { user: config.NATS_USER, password: config.NATS_PASSWORD, nkeySeed: config.NATS_NKEY_SEED },
     mongodbUri: config.MONGODB_URI,
     mongodbDatabase: config.MONGODB_DATABASE,
     dataDir: config.DATA_DIR,

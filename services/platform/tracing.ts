@@ -1,4 +1,5 @@
 import { trace } from '@opentelemetry/api';
+import { setGlobalErrorHandler } from '@opentelemetry/core';
 import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-proto';
 import { resourceFromAttributes } from '@opentelemetry/resources';
 import { BatchSpanProcessor, NodeTracerProvider } from '@opentelemetry/sdk-trace-node';
@@ -38,6 +39,7 @@ export function startTracing(settings: TracingSettings): Tracing {
     spanProcessors: endpoint ? [new BatchSpanProcessor(new OTLPTraceExporter({ url: `${endpoint}/v1/traces` }))] : [],
   });
   trace.setGlobalTracerProvider(provider);
+  if (endpoint) logExportFailures(settings.logger, endpoint);
   if (endpoint) settings.logger.info({ endpoint, serviceName: settings.serviceName }, 'exporting traces (OTLP/HTTP protobuf)');
   started = {
     exporting: endpoint !== undefined,
@@ -50,4 +52,23 @@ export function startTracing(settings: TracingSettings): Tracing {
 /** Sends the spans ended so far, when tracing is started; for shutdown and tests. */
 export async function flushTraces(): Promise<void> {
   await started?.flush();
+}
+
+/** Between two log lines about failing exports: an absent collector must not flood the log. */
+const exportFailureLogIntervalMs = 60_000;
+
+/**
+ * Spans that cannot be exported (no collector, say) are dropped: the service keeps serving. The
+ * SDK reports each failed batch to the global error handler; this logs them at warn, once a minute.
+ */
+function logExportFailures(logger: Logger, endpoint: string): void {
+  let lastLogged = 0;
+  let dropped = 0;
+  setGlobalErrorHandler((err) => {
+    dropped++;
+    if (Date.now() - lastLogged < exportFailureLogIntervalMs) return;
+    lastLogged = Date.now();
+    logger.warn({ err, endpoint, failures: dropped }, 'trace export failed; spans dropped');
+    dropped = 0;
+  });
 }

@@ -8,6 +8,32 @@ export const currencyMinorDigits: Readonly<Record<string, number>> = Object.free
 /** Longest free text a request may carry, unless a field says otherwise. */
 export const maxTextLength = 200;
 
+/** Longest e-mail address accepted (RFC 5321's path limit). */
+export const maxEmailLength = 254;
+
+// C0 controls, DEL, C1 controls; bidi embeddings/overrides U+202A–U+202E and isolates
+// U+2066–U+2069 (they make a log line or an e-mail read other than it is).
+const unsafeCharacter = /[\u0000-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/;
+// A lone surrogate is not text. Over gRPC, protobuf's UTF-8 decoding turns one (and any invalid
+// UTF-8) into U+FFFD before a handler sees it, so that character is refused as well.
+const invalidUnicode = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]|\ufffd/;
+
+/**
+ * Why `value` must not enter an id, name, address, e-mail or reason, or undefined when it may:
+ * control characters end up in NATS headers, log lines and e-mail headers; bidi controls hide what
+ * a text says.
+ */
+export function unsafeText(value: string): string | undefined {
+  if (invalidUnicode.test(value)) return 'must be valid Unicode (no lone surrogates or invalid UTF-8)';
+  const found = unsafeCharacter.exec(value);
+  if (found) return `must not contain control or bidi characters (found U+${found[0].codePointAt(0)!.toString(16).toUpperCase().padStart(4, '0')})`;
+  return undefined;
+}
+
+// One plain address, local@domain: no display name, angle brackets, group syntax, commas,
+// quotes or spaces. Deliberately loose beyond that; the mail server has the last word.
+const emailPattern = /^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)+$/;
+
 /**
  * Collects every problem of a request before anything is written, so one INVALID_ARGUMENT names
  * each bad field at once (`items[2].quantity: must be at least 1`).
@@ -20,11 +46,13 @@ export class Violations {
     return this;
   }
 
-  /** A non-empty string of at most `maxLength` characters (default 200). */
+  /** A non-empty string of at most `maxLength` characters (default 200), free of unsafe characters (`unsafeText`). */
   text(field: string, value: string, options: { maxLength?: number; pattern?: RegExp; patternHint?: string } = {}): this {
     const max = options.maxLength ?? maxTextLength;
     if (value.trim() === '') return this.add(field, 'is required');
     if (value.length > max) return this.add(field, `must be at most ${max} characters`);
+    const unsafe = unsafeText(value);
+    if (unsafe) return this.add(field, unsafe);
     if (options.pattern && !options.pattern.test(value)) this.add(field, options.patternHint ?? `must match ${options.pattern}`);
     return this;
   }
@@ -37,9 +65,23 @@ export class Violations {
     return this;
   }
 
-  /** An optional string: empty is fine, too long is not. */
+  /** An optional string: empty is fine; too long or unsafe characters (`unsafeText`) are not. */
   optionalText(field: string, value: string, maxLength = maxTextLength): this {
-    if (value.length > maxLength) this.add(field, `must be at most ${maxLength} characters`);
+    if (value.length > maxLength) return this.add(field, `must be at most ${maxLength} characters`);
+    const unsafe = unsafeText(value);
+    if (unsafe) this.add(field, unsafe);
+    return this;
+  }
+
+  /** One plain e-mail address, `local@domain`, at most 254 characters: no display name, list or group. */
+  email(field: string, value: string): this {
+    const before = this.#list.length;
+    this.text(field, value, { maxLength: maxEmailLength });
+    if (this.#list.length > before) return this;
+    const local = value.slice(0, value.lastIndexOf('@'));
+    if (!emailPattern.test(value) || local.length > 64 || local.startsWith('.') || local.endsWith('.') || local.includes('..')) {
+      this.add(field, 'must be one plain e-mail address, like name@example.com');
+    }
     return this;
   }
 

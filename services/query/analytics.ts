@@ -17,9 +17,22 @@ export function percentile(sorted: number[], p: number): number {
 
 const duration = (ms: number): Duration => ({ seconds: Math.floor(ms / 1000), nanos: (ms % 1000) * 1_000_000 });
 
-/** One day's (or the whole range's) figures over the given orders. Amounts in the first order's currency. */
+/** An OrderStatus as Order.status names it: without its prefix, e.g. `COMPLETED`. */
+export const statusName = (status: OrderStatus): string => orderStatusToJSON(status).replace(/^ORDER_STATUS_/, '');
+
+/** A CancellationReason as Order.cancellationReason names it: without its prefix, e.g. `OUT_OF_STOCK`. */
+const reasonName = (reason: CancellationReason): string => (CancellationReason[reason] ?? 'CANCELLATION_REASON_UNSPECIFIED').replace(/^CANCELLATION_REASON_/, '');
+
+/** The currency of the orders' totals; undefined when no order has a total (no currency is invented). */
+export const currencyOf = (orders: OrderViewState[]): string | undefined => orders.find((o) => o.total?.currency)?.total?.currency;
+
+/**
+ * One day's (or the whole range's) figures over the given orders. Amounts are in the first
+ * order's currency, and left out when no order has one.
+ */
 export function salesOf(day: string, orders: OrderViewState[]): DailySales {
-  const currency = orders.find((o) => o.total)?.total?.currency ?? 'EUR';
+  const currency = currencyOf(orders);
+  const money = (amountMinor: number) => (currency === undefined ? undefined : { amountMinor, currency });
   const byStatus: Record<string, number> = {};
   const reasons: Record<string, number> = {};
   let captured = 0;
@@ -27,12 +40,12 @@ export function salesOf(day: string, orders: OrderViewState[]): DailySales {
   const completedTotals: number[] = [];
   const leadTimes: number[] = [];
   for (const o of orders) {
-    const status = orderStatusToJSON(o.status);
+    const status = statusName(o.status);
     byStatus[status] = (byStatus[status] ?? 0) + 1;
     captured += o.capturedMinor;
     refunded += o.refundedMinor;
     if (o.status === OrderStatus.ORDER_STATUS_CANCELLED) {
-      const reason = CancellationReason[o.cancellationReason] ?? 'CANCELLATION_REASON_UNSPECIFIED';
+      const reason = reasonName(o.cancellationReason);
       reasons[reason] = (reasons[reason] ?? 0) + 1;
     }
     if (completedLike.has(o.status)) {
@@ -45,9 +58,9 @@ export function salesOf(day: string, orders: OrderViewState[]): DailySales {
   return {
     day,
     ordersByStatus: byStatus,
-    revenueCaptured: { amountMinor: captured, currency },
-    revenueRefunded: { amountMinor: refunded, currency },
-    averageOrderValue: { amountMinor: average, currency },
+    revenueCaptured: money(captured),
+    revenueRefunded: money(refunded),
+    averageOrderValue: money(average),
     cancellationReasons: reasons,
     placedToCompletedP50: duration(percentile(leadTimes, 50)),
     placedToCompletedP95: duration(percentile(leadTimes, 95)),

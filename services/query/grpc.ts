@@ -4,7 +4,7 @@ import {
   type ProductAvailability,
 } from '../../generated/orderflow/query/v1/query_service.js';
 import { implement, mayAccess, NotFoundError, scopedCustomer, Violations, type Logger, type Nats, type ServiceBinding } from '../platform/index.js';
-import { dayOf, salesAnalytics } from './analytics.js';
+import { currencyOf, dayOf, salesAnalytics } from './analytics.js';
 import type { OrderViewState } from './order-view.js';
 import type { Projections } from './projections.js';
 import { projectionNames, type AvailabilityDocument, type ProjectionName, type ReadModels } from './views.js';
@@ -49,6 +49,11 @@ const toAvailability = (d: AvailabilityDocument): ProductAvailability => ({
   updatedAt: d.updatedAt,
 });
 
+/** The order id a read waits for; checked like every other id. */
+function readAfterArgs(v: Violations, r: { orderId: string } | undefined): Violations {
+  return v.optionalText('read_after.order_id', r?.orderId ?? '');
+}
+
 function pageArgs(v: Violations, pageSize: number, pageToken: string) {
   v.integer('page_size', pageSize, { min: 0, max: maxPageSize });
   const after = pageToken ? untoken(pageToken) : undefined;
@@ -74,7 +79,7 @@ export function queryGrpc(models: ReadModels, projections: Projections, nats: Na
         },
         async listOrderViews({ customerId: requested, statuses, pageSize, pageToken, readAfter: ra }, ctx) {
           const customerId = scopedCustomer(ctx.caller, requested);
-          const v = new Violations().optionalText('customer_id', customerId);
+          const v = readAfterArgs(new Violations().optionalText('customer_id', customerId), ra);
           const { size, after } = pageArgs(v, pageSize, pageToken);
           v.throwIfAny();
           await readAfter(ra);
@@ -88,7 +93,7 @@ export function queryGrpc(models: ReadModels, projections: Projections, nats: Na
           return { orders: page.map(toView), nextPageToken: rows.length > size && last ? encodePageToken([last.placedAt?.toISOString(), last._id]) : '' };
         },
         async getCustomer({ customerId, recentOrdersLimit, readAfter: ra }, ctx) {
-          const v = new Violations().text('customer_id', customerId);
+          const v = readAfterArgs(new Violations().text('customer_id', customerId), ra);
           v.integer('recent_orders_limit', recentOrdersLimit, { min: 0, max: 100 });
           v.throwIfAny();
           if (!mayAccess(ctx.caller, customerId)) throw new NotFoundError('customer', customerId);
@@ -96,12 +101,14 @@ export function queryGrpc(models: ReadModels, projections: Projections, nats: Na
           const orders = await models.orders.find({ customerId, placedAt: { $exists: true } }, { sort: { placedAt: -1, _id: -1 } });
           if (orders.length === 0) throw new NotFoundError('customer', customerId);
           const spent = orders.reduce((n, o) => n + o.capturedMinor - o.refundedMinor, 0);
+          const currency = currencyOf(orders);
           return {
             customer: {
               customerId,
               email: orders[0]!.customerEmail,
               orderCount: orders.length,
-              totalSpent: { amountMinor: spent, currency: orders[0]!.total?.currency ?? 'EUR' },
+              // In the currency of the customer's orders; none is invented when they carry none.
+              totalSpent: currency === undefined ? undefined : { amountMinor: spent, currency },
               recentOrders: orders.slice(0, recentOrdersLimit || 10).map((o) => ({
                 orderId: o.orderId,
                 status: o.status,
@@ -129,7 +136,7 @@ export function queryGrpc(models: ReadModels, projections: Projections, nats: Na
           return { products: page.map(toAvailability), nextPageToken: rows.length > size ? encodePageToken([page.at(-1)!._id]) : '' };
         },
         async getSalesAnalytics({ fromDay, toDay, readAfter: ra }) {
-          const v = new Violations();
+          const v = readAfterArgs(new Violations(), ra);
           const dayPattern = /^\d{4}-\d{2}-\d{2}$/;
           if (fromDay && !dayPattern.test(fromDay)) v.add('from_day', 'must be YYYY-MM-DD');
           if (toDay && !dayPattern.test(toDay)) v.add('to_day', 'must be YYYY-MM-DD');

@@ -1,3 +1,3 @@
-export { bootQuery, queryEnv, type QueryService } from './service.js';
+export { bootQuery, projectionConsumers, queryEnv, type QueryService } from './service.js';
 export { foldOrderView, type OrderViewState, type ViewEvent } from './order-view.js';
 export { salesAnalytics, salesOf, percentile } from './analytics.js';

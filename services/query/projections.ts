@@ -4,6 +4,7 @@
 import { EventEmitter } from 'node:events';
 import { DeliverPolicy } from '@nats-io/jetstream';
 import { decodeMessage, readMetadata, UnavailableError, type MessageHandler, type Nats, type ReceivedMessage } from '../platform/index.js';
+import type { StockLevel } from '../../generated/orderflow/inventory/v1/events.js';
 import type { OrderViewState } from './order-view.js';
 import type { ProjectionName, ReadModels } from './views.js';
 
@@ -45,15 +46,17 @@ export function createProjections(models: ReadModels, options: { waitMs: number 
     if (name === 'ProductCreated' || name === 'ProductPriceChanged') {
       await models.applyCatalog(sku, m.seq, { ...(data.name ? { name: String(data.name) } : {}), ...(data.price ? { price: data.price as { amountMinor: number; currency: string } } : {}) }, occurredAt);
     }
-    if (name === 'ProductCreated' || name === 'ProductRestocked') {
+    const levels = (data.levels as StockLevel[] | undefined) ?? (data.level ? [data.level as StockLevel] : []);
+    if (levels.length === 0 && (name === 'ProductCreated' || name === 'ProductRestocked')) {
       const onHand = Number(data.onHand ?? 0);
-      // Catalog events carry on-hand only; availability follows from it when nothing is reserved yet.
+      // Catalog events from before levels rode in them carry on-hand only; availability follows
+      // from it when nothing is reserved yet.
       await models.ensureProduct(sku, occurredAt);
       const current = await models.availability.findOne({ _id: sku });
-      await models.applyLevels(sku, m.seq, { onHand, available: onHand - (current?.reserved ?? 0), reserved: current?.reserved ?? 0 }, occurredAt);
+      await models.applyLevels(sku, m.seq, { onHand, available: onHand - (current?.reserved ?? 0), reserved: current?.reserved ?? 0, revision: 0 }, occurredAt);
     }
-    for (const level of (data.levels as { sku: string; onHand: number; available: number; reserved: number }[] | undefined) ?? []) {
-      await models.applyLevels(level.sku, m.seq, { onHand: level.onHand, available: level.available, reserved: level.reserved }, occurredAt);
+    for (const level of levels) {
+      await models.applyLevels(level.sku, m.seq, { onHand: level.onHand, available: level.available, reserved: level.reserved, revision: level.revision }, occurredAt);
     }
   };
 
@@ -80,12 +83,23 @@ export function createProjections(models: ReadModels, options: { waitMs: number 
           else resolve(state);
         };
         const onWrite = (state: OrderViewState) => state.version >= minVersion && done(state);
+        // A failed look is not the answer (the next look or a write may still bring the version),
+        // but it is what the caller is told if the deadline passes.
+        let lastFailure: unknown;
+        const look = async () => {
+          try {
+            const state = await read();
+            if (state && state.version >= minVersion) done(state);
+          } catch (err) {
+            lastFailure = err;
+          }
+        };
         // Writes by another replica (MongoDB) are not announced here: look now and then too.
-        const poll = setInterval(() => void read().then((s) => s && s.version >= minVersion && done(s)), 200);
-        const timer = setTimeout(
-          () => done(null, new UnavailableError(`the order view of ${orderId} has not reached version ${minVersion} within ${options.waitMs} ms; retry`)),
-          options.waitMs,
-        );
+        const poll = setInterval(() => void look(), 200);
+        const timer = setTimeout(() => {
+          const why = lastFailure === undefined ? '' : ` (reading it failed: ${lastFailure instanceof Error ? lastFailure.message : String(lastFailure)})`;
+          done(null, new UnavailableError(`the order view of ${orderId} has not reached version ${minVersion} within ${options.waitMs} ms${why}; retry`, { cause: lastFailure }));
+        }, options.waitMs);
         written.on(orderId, onWrite);
       });
     },

@@ -15,6 +15,15 @@ export const queryEnv = {
   QUERY_CONCURRENCY: int({ default: 8, min: 1, max: 256 }),
 };
 
+/** The durable of each read model and stream it is fed from, e.g. `query-order-views-orders`. */
+export const projectionConsumers = projectionNames.flatMap((projection) =>
+  projectionSources[projection].map((stream) => ({
+    projection,
+    stream,
+    durable: `query-${projection.replace('_', '-')}-${stream.split('_')[0]!.toLowerCase()}`,
+  })),
+);
+
 export interface QueryService extends RunningService {
   readonly projections: Projections;
 }
@@ -28,15 +37,8 @@ export async function bootQuery(env: Record<string, string | undefined>, overrid
     await models.orders.createIndex({ placedAt: -1 });
     projections = createProjections(models, { waitMs: config.QUERY_WAIT_MS });
     const grpc = await runtime.serveGrpc([queryGrpc(models, projections, runtime.nats, runtime.logger)], { port: config.GRPC_PORT, host: config.GRPC_HOST });
-    for (const projection of projectionNames) {
-      for (const stream of projectionSources[projection]) {
-        await runtime.consume({
-          stream,
-          consumer: { durable: `query-${projection.replace('_', '-')}-${stream.split('_')[0]!.toLowerCase()}` },
-          handler: projections.handler(projection),
-          concurrency: config.QUERY_CONCURRENCY,
-        });
-      }
+    for (const { projection, stream, durable } of projectionConsumers) {
+      await runtime.consume({ stream, consumer: { durable }, handler: projections.handler(projection), concurrency: config.QUERY_CONCURRENCY });
     }
     runtime.logger.info({ grpcPort: grpc.port }, 'query started');
     return grpc;

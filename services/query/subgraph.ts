@@ -76,7 +76,8 @@ const typeDefs = /* GraphQL */ `
   }
 
   type StatusCount {
-    status: String!
+    "Named as Order.status names it."
+    status: OrderStatus!
     count: Int!
   }
 
@@ -165,7 +166,9 @@ export function querySubgraph(grpcTarget: string): SubgraphDefinition<QueryConte
         },
       },
       DailySales: {
-        ordersByStatus: (d: DailySales) => counts('status', d.ordersByStatus),
+        // The gRPC answer keys statuses by name without prefix; the enum resolver wants values.
+        ordersByStatus: (d: DailySales) =>
+          counts('status', d.ordersByStatus).map(({ status, count }) => ({ status: OrderStatus[`ORDER_STATUS_${status}` as keyof typeof OrderStatus], count })),
         cancellationReasons: (d: DailySales) => counts('reason', d.cancellationReasons),
         placedToCompletedP50Ms: (d: DailySales) => millis(d.placedToCompletedP50),
         placedToCompletedP95Ms: (d: DailySales) => millis(d.placedToCompletedP95),

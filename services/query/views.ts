@@ -1,5 +1,5 @@
 // The read-model documents: order views (events kept per order, state folded from them),
-// product availability (guarded by stream sequence), and projection checkpoints.
+// product availability (guarded by inventory's revision), and projection checkpoints.
 import type { DocumentStore } from '../platform/index.js';
 import { foldOrderView, type OrderViewState, type ViewEvent } from './order-view.js';
 
@@ -20,7 +20,12 @@ export interface AvailabilityDocument {
   onHand: number;
   available: number;
   reserved: number;
-  /** INVENTORY_EVENTS sequence of the levels shown: an older level never overwrites a newer one. */
+  /**
+   * Inventory's revision of the levels shown: a level with a lower one never overwrites them,
+   * whatever order events arrive or are re-published in. 0 for events from before revisions.
+   */
+  levelRevision: number;
+  /** INVENTORY_EVENTS sequence of the levels shown; orders only levels without a revision. */
   levelSeq: number;
   catalogSeq: number;
   updatedAt: Date;
@@ -53,9 +58,17 @@ export function readModels(store: DocumentStore) {
       await orders.updateOne({ _id: orderId, folded: { $lt: events.length } }, { $set: { ...state, folded: events.length } });
       return state;
     },
-    async applyLevels(sku: string, seq: number, levels: { onHand: number; available: number; reserved: number }, at: Date) {
+    /**
+     * Shows a product's levels unless newer ones are shown: newer is a higher inventory revision,
+     * or, between levels published before revisions existed (revision 0), a later stream sequence.
+     */
+    async applyLevels(sku: string, seq: number, levels: { onHand: number; available: number; reserved: number; revision: number }, at: Date) {
       await this.ensureProduct(sku, at);
-      await availability.updateOne({ _id: sku, levelSeq: { $lt: seq } }, { $set: { ...levels, levelSeq: seq, updatedAt: at } });
+      // A document written before revisions existed has none: it counts as revision 0.
+      await availability.updateOne({ _id: sku, levelRevision: { $exists: false } }, { $set: { levelRevision: 0 } });
+      const { revision, onHand, available, reserved } = levels;
+      const newer = revision > 0 ? { levelRevision: { $lt: revision } } : { levelRevision: 0, levelSeq: { $lt: seq } };
+      await availability.updateOne({ _id: sku, ...newer }, { $set: { onHand, available, reserved, levelRevision: revision, levelSeq: seq, updatedAt: at } });
     },
     async applyCatalog(sku: string, seq: number, fields: { name?: string; price?: { amountMinor: number; currency: string } }, at: Date) {
       await this.ensureProduct(sku, at);
@@ -64,7 +77,7 @@ export function readModels(store: DocumentStore) {
     async ensureProduct(sku: string, at: Date) {
       await availability.updateOne(
         { _id: sku },
-        { $setOnInsert: { sku, name: '', onHand: 0, available: 0, reserved: 0, levelSeq: 0, catalogSeq: 0, updatedAt: at } },
+        { $setOnInsert: { sku, name: '', onHand: 0, available: 0, reserved: 0, levelRevision: 0, levelSeq: 0, catalogSeq: 0, updatedAt: at } },
         { upsert: true },
       );
     },

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Address, OrderItem } from '../../generated/orderflow/common/v1/common.js';
 import { CancellationReason, OrderStatus, type Order } from '../../generated/orderflow/orders/v1/order.js';
 import { startDuplicator } from './harness/duplicator.js';
-import { startSystem, type System } from './harness/system.js';
+import { replicasPerService, startSystem, type System } from './harness/system.js';
 
 // 200 concurrent orders, with mixed tokens, scarce products, unserved addresses and customer
 // cancels, against two replicas of every service while every message is delivered twice. The
@@ -43,7 +43,7 @@ let system: System;
 let duplicator: Awaited<ReturnType<typeof startDuplicator>>;
 
 beforeAll(async () => {
-  system = await startSystem({ replicas: 2 });
+  system = await startSystem({ replicas: await replicasPerService(2) });
   duplicator = await startDuplicator(system.nats);
   for (const p of catalog) {
     await system.inventory.createProduct({ sku: p.sku, name: p.sku, price: { amountMinor: p.price, currency: 'EUR' }, onHand: p.onHand });

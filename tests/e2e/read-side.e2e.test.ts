@@ -24,7 +24,7 @@ beforeAll(async () => {
   system = await startSystem({ replicas: 1, env: { PAYMENT_GATEWAY_TIMEOUT_DELAY_MS: '1500', SAGA_CHARGE_PAYMENT_DEADLINE_MS: '700' } });
   duplicator = await startDuplicator(system.nats);
   query = await bootQuery(
-    { NATS_URL: system.natsUrl, DATA_DIR: system.dataDir, GRPC_HOST: '127.0.0.1', GRPC_PORT: '0', QUERY_WAIT_MS: '1500', ...system.issuer.env },
+    { ...system.natsEnv('query'), DATA_DIR: system.dataDir, GRPC_HOST: '127.0.0.1', GRPC_PORT: '0', QUERY_WAIT_MS: '1500', ...system.issuer.env },
     { logger: silentLogger() },
   );
   client = grpcClient(QueryServiceService, query.grpcAddress, { authorization: system.adminAuthorization });
@@ -144,7 +144,9 @@ describe('read models', () => {
     });
     const totals = analytics.totals!;
     const byStatus: Record<string, number> = {};
-    for (const o of orders) byStatus[orderStatusToJSON(o.status)] = (byStatus[orderStatusToJSON(o.status)] ?? 0) + 1;
+    // Named as Order.status names them: without the ORDER_STATUS_ prefix.
+    const name = (o: Order) => orderStatusToJSON(o.status).replace(/^ORDER_STATUS_/, '');
+    for (const o of orders) byStatus[name(o)] = (byStatus[name(o)] ?? 0) + 1;
     expect(totals.ordersByStatus).toEqual(byStatus);
     expect(totals.averageOrderValue?.amountMinor).toBe(Math.round(completed.reduce((n, o) => n + o.total!.amountMinor, 0) / completed.length));
     expect(Object.values(totals.cancellationReasons).reduce((a, b) => a + b, 0)).toBe(orders.length - completed.length);

@@ -51,6 +51,8 @@ const payments = '/orderflow.payments.v1.PaymentService/';
 const shipping = '/orderflow.shipping.v1.ShippingService/';
 const notifications = '/orderflow.notifications.v1.NotificationService/';
 const query = '/orderflow.query.v1.QueryService/';
+/** Served by every process next to its own service: dead letters and parked outbox commits. */
+const admin = '/orderflow.platform.v1.AdminService/';
 
 /**
  * gRPC methods by path. Health, reflection and ServerInfo are not here: they are open to anyone
@@ -85,6 +87,11 @@ export const grpcPolicy: Record<string, Rule> = {
   [`${query}GetSalesAnalytics`]: 'admin',
   [`${query}RebuildProjection`]: 'admin',
   [`${query}GetProjectionStatus`]: 'admin',
+  [`${admin}ListDeadLetters`]: 'admin',
+  [`${admin}RedriveDeadLetter`]: 'admin',
+  [`${admin}RedriveDeadLetters`]: 'admin',
+  [`${admin}ListParkedCommits`]: 'admin',
+  [`${admin}RetryParkedCommit`]: 'admin',
 };
 
 /** What a rule says of a caller: allowed, or refused as not signed in or as the wrong role. */

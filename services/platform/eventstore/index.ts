@@ -1,5 +1,5 @@
 export { createEventStore, type EventStore, type EventStoreOptions } from './event-store.js';
-export { OutboxRelay, commitMessages, type RelayOptions, type RelayStats } from './relay.js';
+export { OutboxRelay, commitMessages, type ParkedSummary, type RelayOptions, type RelayStats, type RetryOutcome } from './relay.js';
 export type {
   AppendOptions,
   AppendResult,
@@ -7,5 +7,6 @@ export type {
   ExpectedVersion,
   NewEvent,
   NewMessage,
+  ParkedCommit,
   StoredEvent,
 } from './types.js';

@@ -23,6 +23,11 @@ export interface NewMessage {
   type: string;
   subject: string;
   data: Uint8Array;
+  /**
+   * The payload is a secret needed only in flight (ChargePayment's card token): the relay blanks
+   * the commit's stored copy as soon as it is published, so it does not stay at rest. Default false.
+   */
+  sensitive?: boolean;
 }
 
 /** The expected version of a stream: a number (0 = no stream yet), or `any` to append at the head. */
@@ -73,11 +78,25 @@ export interface CommitDocument {
   firstVersion: number;
   lastVersion: number;
   events: { id: string; type: string; subject: string; data: string; headers?: Record<string, string> }[];
-  messages: { id: string; type: string; subject: string; data: string }[];
+  /** `sensitive` ones have `data` blanked and `scrubbed` set once published. */
+  messages: { id: string; type: string; subject: string; data: string; sensitive?: boolean; scrubbed?: boolean }[];
   correlationId: string;
   causationId?: string;
   traceparent?: string;
   committedAt: Date;
   published: boolean;
   publishedAt?: Date;
+  /** Set when the relay gave up on the commit: it stays unpublished and out of the sweep until retried. */
+  parked?: ParkedCommit;
+}
+
+/** Why and when the relay parked a commit. */
+export interface ParkedCommit {
+  /** The publish error, or which earlier parked commit of the stream holds this one back. */
+  error: string;
+  at: Date;
+  /** Publish attempts made before parking; 0 for a commit parked behind an earlier one. */
+  attempts: number;
+  /** The earlier commit of the same stream that is parked; set when this one was never tried. */
+  blockedBy?: string;
 }

@@ -23,7 +23,8 @@ export function connection<T>(items: T[], cursorOf: (item: T) => string, nextPag
   return {
     nodes: items,
     edges: items.map((node) => ({ node, cursor: cursorOf(node) })),
-    pageInfo: { hasNextPage: nextPageToken !== '', endCursor: nextPageToken || null },
+    // Relay: the last edge's cursor on every page that has edges, the last page too.
+    pageInfo: { hasNextPage: nextPageToken !== '', endCursor: items.length > 0 ? cursorOf(items.at(-1)!) : null },
   };
 }
 

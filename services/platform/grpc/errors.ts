@@ -31,6 +31,20 @@ const statusByError: [new (...args: never[]) => DomainError, status][] = [
 ];
 
 const STATUS_DETAILS = 'grpc-status-details-bin';
+
+/**
+ * Most field violations one error carries. Without a cap, a request with hundreds of bad values
+ * (800 unknown enum values) pushes the trailers past the peer's 64 KB header limit and the
+ * connection breaks for every call on it; twenty name enough for a client to fix its request.
+ */
+export const maxFieldViolations = 20;
+
+/** The violations sent: the first `maxFieldViolations`, then one saying how many more there were. */
+export function boundedViolations(violations: readonly FieldViolation[]): FieldViolation[] {
+  if (violations.length <= maxFieldViolations) return [...violations];
+  const more = violations.length - maxFieldViolations;
+  return [...violations.slice(0, maxFieldViolations), { field: 'request', description: `and ${more} more` }];
+}
 const ERROR_DOMAIN = 'orderflow';
 
 export function grpcStatusOf(err: unknown): status {
@@ -50,12 +64,15 @@ function pack(typeName: string, bytes: Uint8Array): Any {
 export function toGrpcError(err: unknown): ServiceError {
   const code = grpcStatusOf(err);
   const domain = err instanceof DomainError ? err : undefined;
-  const message = domain ? domain.message : 'internal error';
+  const violations = err instanceof ValidationError ? boundedViolations(err.violations) : [];
+  // The message goes out as a header too, so it is built from the bounded list.
+  const message =
+    err instanceof ValidationError ? new ValidationError(violations).message : domain ? domain.message : 'internal error';
   const details: Any[] = [
     pack('google.rpc.ErrorInfo', ErrorInfo.encode({ reason: domain?.code ?? 'INTERNAL', domain: ERROR_DOMAIN, metadata: {} }).finish()),
   ];
   if (err instanceof ValidationError) {
-    details.push(pack('google.rpc.BadRequest', BadRequest.encode({ fieldViolations: err.violations }).finish()));
+    details.push(pack('google.rpc.BadRequest', BadRequest.encode({ fieldViolations: violations }).finish()));
   }
   const metadata = new Metadata();
   metadata.set(STATUS_DETAILS, Buffer.from(Status.encode({ code, message, details }).finish()));

@@ -53,6 +53,17 @@ describe('provisioning', () => {
     await ensureConsumer(nats.jsm, 'RACE', { durable: 'd', maxDeliver: 4 });
     expect((await nats.jsm.consumers.info('RACE', 'd')).config.max_deliver).toBe(4);
   });
+
+  it('brings an existing stream without limits to the spec\'s age and size limits, and leaves it alone after', async () => {
+    await nats.jsm.streams.add({ name: 'LIMITS', subjects: ['limits.>'] });
+    expect((await nats.jsm.streams.info('LIMITS')).config.max_bytes).toBe(-1);
+    const spec = { name: 'LIMITS', subjects: ['limits.>'], description: 'limits', maxAgeMs: 7 * 24 * 3600_000, maxBytes: 64 * 1024 ** 2 };
+    await ensureStream(nats.jsm, spec);
+    const applied = (await nats.jsm.streams.info('LIMITS')).config;
+    expect([applied.max_age, applied.max_bytes, applied.discard]).toEqual([7 * 24 * 3600 * 1e9, 64 * 1024 ** 2, 'old']);
+    await ensureStream(nats.jsm, spec);
+    expect((await nats.jsm.streams.info('LIMITS')).config).toEqual(applied);
+  });
 });
 
 describe('runConsumer', () => {
@@ -134,11 +145,48 @@ describe('runConsumer', () => {
     expect(letter.deliveries).toBe(1);
     expect(letter.headers.get(DeadLetterHeader.ErrorName)).toBe('PoisonMessageError');
     poisoned = false;
-    expect(await redriveDeadLetters(nats, (l) => l.stream === name)).toBe(1);
+    expect((await redriveDeadLetters(nats, { stream: name })).length).toBe(1);
     await waitFor('the redriven message', () => seen.length === 2);
     expect(seen[1]?.metadata.correlationId).toBe('order-p1');
+    // The handler sees the message as first published, not the redrive copy.
+    expect({ subject: seen[1]?.subject, seq: seen[1]?.seq, id: seen[1]?.metadata.id }).toEqual({ subject, seq: seen[0]?.seq, id: 'p1' });
     expect((await listDeadLetters(nats)).some((l) => l.stream === name)).toBe(false);
     await consumer.stop();
+  });
+
+  it('redrives to the durable that failed only, and a redriven message that fails again is dead-lettered anew', async () => {
+    const { name, subject } = await freshStream();
+    let failing = true;
+    const byDurable: Record<string, string[]> = { failing: [], healthy: [] };
+    const start = (durable: string) =>
+      runConsumer({
+        nats,
+        stream: name,
+        consumer: { durable, maxDeliver: 1 },
+        logger: silentLogger(),
+        handler: async (m) => {
+          byDurable[durable]!.push(new TextDecoder().decode(m.data));
+          if (durable === 'failing' && failing) throw new Error('downstream is broken');
+        },
+      });
+    const consumers = [await start('failing'), await start('healthy')];
+    await publish(subject, 'r1');
+    const first = await waitFor('the dead letter', async () => (await listDeadLetters(nats, { filter: { stream: name } }))[0]);
+    expect(first.consumer).toBe('failing');
+    expect(byDurable.healthy).toEqual(['r1']);
+
+    await redriveDeadLetters(nats, { stream: name, consumer: 'failing' });
+    const again = await waitFor('the second dead letter', async () => (await listDeadLetters(nats, { filter: { stream: name } }))[0]);
+    expect(again.seq).toBeGreaterThan(first.seq);
+    expect({ subject: again.subject, messageId: again.messageId, orderId: again.orderId }).toEqual({ subject, messageId: 'r1', orderId: 'order-r1' });
+
+    failing = false;
+    await redriveDeadLetters(nats, { stream: name });
+    await waitFor('the redriven message handled', () => byDurable.failing!.length === 3);
+    await waitFor('nothing left to redrive', async () => (await nats.jsm.consumers.info('REDRIVE', `${name}-failing`)).num_ack_pending === 0);
+    expect(byDurable).toEqual({ failing: ['r1', 'r1', 'r1'], healthy: ['r1'] });
+    expect(await listDeadLetters(nats, { filter: { stream: name } })).toEqual([]);
+    for (const c of consumers) await c.stop();
   });
 
   it('shares one durable between two replicas: every message handled once, by either', async () => {

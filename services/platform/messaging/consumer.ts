@@ -4,8 +4,9 @@ import { messageLogger, type Logger } from '../logging.js';
 import { counter, gauge, histogram, sampleAtScrape } from '../metrics.js';
 import { SpanKind, withSpan } from '../trace.js';
 import { readMetadata, type MessageMetadata } from './envelope.js';
-import { deadLetter } from './dead-letter.js';
-import { consumerDefaults, ensureConsumer, type ConsumerSpec, type Nats } from './nats.js';
+import { deadLetter, DeadLetterHeader, RedriveHeader, redriveSubject } from './dead-letter.js';
+import { consumerDefaults, ensureConsumer, ensureStream, redriveStream, type ConsumerSpec, type Nats } from './nats.js';
+import { redriveTwinOf } from './nats-auth.js';
 
 /**
  * The message can never be handled (it does not decode, or it breaks the contract): it goes to
@@ -82,17 +83,69 @@ const ackPending = gauge('orderflow_consumer_ack_pending_messages', 'Messages de
  * consumer's backoff (negative acknowledgement with a delay); after max_deliver deliveries, or at
  * once for a PoisonMessageError, the message is copied with its headers and the error to the
  * dead-letter stream and terminated, so the consumer keeps serving.
+ *
+ * Redrive: nats-server 2.9 allows one subject filter per consumer, and many durables read the
+ * same subjects (PAYMENTS_EVENTS feeds orders, notifications and query), so a dead letter put
+ * back on its original subject would reach every one of them again. Instead each durable comes
+ * with a twin on the REDRIVE stream, `<stream>-<durable>`, filtering only
+ * `redrive.<stream>.<durable>`, and running the same handler. `redriveDeadLetter` publishes there,
+ * so a redriven message reaches exactly the consumer that failed it, through the same retries,
+ * backoff, dead-lettering, metrics and traces; the handler sees the original subject, stream
+ * sequence and message id. It waits, durably, while the owning service is down.
  */
 export async function runConsumer(options: RunConsumerOptions): Promise<RunningConsumer> {
-  const { nats, stream, consumer: spec, logger } = options;
+  const { nats, stream, consumer: spec } = options;
+  await ensureStream(nats.jsm, redriveStream);
+  const main = await consumeLoop(options, { stream, spec, redrive: false });
+  let twin: RunningConsumer;
+  try {
+    twin = await consumeLoop(options, {
+      stream: redriveStream.name,
+      spec: { ...spec, durable: redriveTwinOf(stream, spec.durable), filterSubject: redriveSubject(stream, spec.durable) },
+      redrive: true,
+    });
+  } catch (err) {
+    await main.stop();
+    throw err;
+  }
+  return {
+    name: main.name,
+    done: Promise.all([main.done, twin.done]).then(() => undefined),
+    async stop() {
+      await Promise.all([main.stop(), twin.stop()]);
+    },
+  };
+}
+
+/** The message a redriven copy stands for: its subject, stream sequence and id as first published. */
+function redrivenOriginal(m: JsMsg): { subject: string; seq: number; id: string; deadLetter: number } {
+  const h = m.headers;
+  return {
+    subject: h?.get(RedriveHeader.Subject) || m.subject,
+    seq: Number(h?.get(RedriveHeader.Sequence)) || m.seq,
+    id: h?.get(DeadLetterHeader.MessageId) ?? '',
+    deadLetter: Number(h?.get(RedriveHeader.DeadLetter)),
+  };
+}
+
+/** What one loop reads: the consumer's own stream, or its twin on REDRIVE. */
+interface LoopSource {
+  stream: string;
+  spec: ConsumerSpec;
+  redrive: boolean;
+}
+
+async function consumeLoop(options: RunConsumerOptions, source: LoopSource): Promise<RunningConsumer> {
+  const { nats, logger } = options;
+  const { stream, spec } = source;
   await ensureConsumer(nats.jsm, stream, spec);
   const consumer = await nats.js.consumers.get(stream, spec.durable);
-  const messages: ConsumerMessages = await consumer.consume({ max_messages: options.batch ?? 64 });
+  const messages: ConsumerMessages = await consumer.consume({ max_messages: source.redrive ? 16 : (options.batch ?? 64) });
   const name = `${stream}/${spec.durable}`;
   const maxDeliver = spec.maxDeliver ?? consumerDefaults.maxDeliver;
   const backoff = spec.backoffMs ?? consumerDefaults.backoffMs;
   const ackWait = spec.ackWaitMs ?? consumerDefaults.ackWaitMs;
-  const concurrency = Math.max(1, options.concurrency ?? 1);
+  const concurrency = source.redrive ? 1 : Math.max(1, options.concurrency ?? 1);
   const inFlight = new Set<Promise<void>>();
   let stopping = false;
   const labels = { consumer: name };
@@ -101,26 +154,30 @@ export async function runConsumer(options: RunConsumerOptions): Promise<RunningC
     pending.set(labels, info.num_pending);
     ackPending.set(labels, info.num_ack_pending);
   });
+  // Dead letters and the handler name the consumer that failed, also for a redriven copy.
+  const owner = { stream: options.stream, durable: options.consumer.durable };
 
   const handle = async (m: JsMsg): Promise<void> => {
     const metadata = readMetadata(m.headers);
+    const original = source.redrive ? redrivenOriginal(m) : undefined;
     const received: ReceivedMessage = {
-      stream,
-      subject: m.subject,
+      stream: owner.stream,
+      subject: original?.subject ?? m.subject,
       data: m.data,
       headers: m.headers,
-      metadata,
-      seq: m.seq,
+      metadata: original ? { ...metadata, id: original.id } : metadata,
+      seq: original?.seq ?? m.seq,
       deliveryCount: m.info.deliveryCount,
     };
-    const log = messageLogger(logger, {
+    const withIds = messageLogger(logger, {
       orderId: options.orderIdOf?.(received),
-      messageId: metadata.id || `${stream}:${m.seq}`,
+      messageId: received.metadata.id || `${owner.stream}:${received.seq}`,
       correlationId: metadata.correlationId,
       causationId: metadata.causationId,
       messageType: metadata.type,
-      subject: m.subject,
+      subject: received.subject,
     });
+    const log = original ? withIds.child({ redrivenDeadLetter: original.deadLetter }) : withIds;
     delivered.inc(labels);
     if (m.info.deliveryCount > 1) redelivered.inc(labels);
     const stopTimer = handling.startTimer(labels);
@@ -128,20 +185,20 @@ export async function runConsumer(options: RunConsumerOptions): Promise<RunningC
     const keepAlive = setInterval(() => m.working(), Math.max(1_000, ackWait / 2));
     try {
       await withSpan(
-        `${m.subject} process`,
+        `${received.subject} process`,
         {
           kind: SpanKind.CONSUMER,
           parent: { traceparent: metadata.traceparent },
           attributes: {
             'messaging.system': 'nats',
-            'messaging.destination.name': m.subject,
+            'messaging.destination.name': received.subject,
             'messaging.consumer.group.name': name,
-            'messaging.message.id': metadata.id,
+            'messaging.message.id': received.metadata.id,
             'orderflow.message_type': metadata.type,
             'orderflow.delivery_count': m.info.deliveryCount,
           },
           ...(metadata.correlationId ? { correlationId: metadata.correlationId } : {}),
-          ...(metadata.id ? { causationId: metadata.id } : {}),
+          ...(received.metadata.id ? { causationId: received.metadata.id } : {}),
         },
         () => options.handler(received, { logger: log }),
       );
@@ -153,7 +210,12 @@ export async function runConsumer(options: RunConsumerOptions): Promise<RunningC
       const deliveries = m.info.deliveryCount;
       if (poison || deliveries >= maxDeliver) {
         try {
-          await deadLetter(nats.js, m, { stream, consumer: spec.durable, error: err });
+          await deadLetter(nats.js, m, {
+            stream: owner.stream,
+            consumer: owner.durable,
+            error: err,
+            ...(original ? { original: { subject: original.subject, seq: original.seq } } : {}),
+          });
           m.term();
           deadLettered.inc({ ...labels, reason: poison ? 'poison' : 'max_deliver' });
           stopTimer({ outcome: 'dead_lettered' });

@@ -86,6 +86,37 @@ export interface MessagePublisher {
 }
 
 /**
+ * Why a publish failed, as far as the relay must care: `broker` (the connection, a timeout, no
+ * responders, a server-side 5xx: retrying later helps), `message` (the message itself can never
+ * go out: an invalid header or subject, a payload past max_payload, a 4xx from JetStream), or
+ * `unknown` (retried, but parked once it keeps failing while other messages go through).
+ * Decided by error name and status, so it holds for every copy of the NATS client.
+ */
+export function publishFailureKind(err: unknown): 'broker' | 'message' | 'unknown' {
+  if (!(err instanceof Error)) return 'unknown';
+  switch (err.name) {
+    case 'InvalidArgumentError':
+    case 'InvalidSubjectError':
+    case 'InvalidHeaderError':
+      return 'message';
+    case 'ClosedConnectionError':
+    case 'DrainingConnectionError':
+    case 'ConnectionError':
+    case 'TimeoutError':
+    case 'NoRespondersError':
+    case 'RequestError':
+    case 'JetStreamNotEnabled':
+      return 'broker';
+    case 'JetStreamApiError': {
+      const status = (err as Error & { status?: number }).status ?? 500;
+      return status >= 400 && status < 500 ? 'message' : 'broker';
+    }
+    default:
+      return 'unknown';
+  }
+}
+
+/**
  * Publishes through JetStream with `msgID` set to the message id, so a message published twice
  * within the stream's duplicate window is stored once. Resolves when the server has persisted it.
  * Each publish is a producer span, child of the message's `traceparent` (the commit's append) or

@@ -1,5 +1,5 @@
 import { connect } from '@nats-io/transport-node';
-import type { NatsConnection } from '@nats-io/nats-core';
+import { PermissionViolationError, type NatsConnection } from '@nats-io/nats-core';
 import {
   AckPolicy,
   DeliverPolicy,
@@ -16,6 +16,7 @@ import {
   type StreamConfig,
 } from '@nats-io/jetstream';
 import type { Logger } from '../logging.js';
+import { natsAuthenticator, type NatsClientCredentials } from './nats-auth.js';
 
 export type { NatsConnection } from '@nats-io/nats-core';
 export type { JetStreamClient, JetStreamManager } from '@nats-io/jetstream';
@@ -40,6 +41,13 @@ export interface ConnectNatsOptions {
   logger: Logger;
   /** Reconnect forever by default: a broker restart must not end the service. */
   maxReconnectAttempts?: number;
+  /** The user to connect as; none connects anonymously (a server with users refuses that). */
+  credentials?: NatsClientCredentials | undefined;
+  /**
+   * Prefix of reply subjects, `_INBOX_<service>` for a service, so its permissions can let it
+   * subscribe to its own replies only. Default `_INBOX`.
+   */
+  inboxPrefix?: string | undefined;
 }
 
 /**
@@ -52,12 +60,16 @@ export async function connectNats(options: ConnectNatsOptions): Promise<Nats> {
     name: options.name,
     maxReconnectAttempts: options.maxReconnectAttempts ?? -1,
     reconnectTimeWait: 500,
+    ...(options.inboxPrefix ? { inboxPrefix: options.inboxPrefix } : {}),
+    ...(natsAuthenticator(options.credentials) ? { authenticator: natsAuthenticator(options.credentials)! } : {}),
   });
   options.logger.info({ server: nc.getServer() }, 'connected to NATS');
   void (async () => {
     for await (const status of nc.status()) {
       if (status.type === 'disconnect' || status.type === 'reconnect' || status.type === 'error') {
-        options.logger.warn({ natsStatus: status.type, server: 'server' in status ? status.server : undefined }, 'NATS connection status');
+        // An error status carries what the server refused, e.g. a permissions violation.
+        const error = status.type === 'error' ? String(status.error) : undefined;
+        options.logger.warn({ natsStatus: status.type, server: 'server' in status ? status.server : undefined, error }, 'NATS connection status');
       }
     }
   })();
@@ -72,22 +84,63 @@ export interface StreamSpec {
   description: string;
   /** Window within which a repeated `Nats-Msg-Id` is dropped. Default 2 minutes. */
   duplicateWindowMs?: number;
-  /** How long messages are kept. Default 30 days. */
+  /** How long messages are kept; older ones are dropped (`discard: old`). Default 30 days. */
   maxAgeMs?: number;
+  /** Most bytes the stream keeps; the oldest messages go first when full. Default 1 GiB. */
+  maxBytes?: number;
 }
+
+/** The limits a StreamSpec gets when it names none: 30 days, 1 GiB. */
+export const streamLimitDefaults = { maxAgeMs: 30 * 24 * 3600_000, maxBytes: 1024 ** 3 } as const;
 
 /** The stream that holds messages whose handler kept failing, with their headers and the error. */
 export const deadLetterStream: StreamSpec = {
   name: 'DEAD_LETTERS',
   subjects: ['deadletter.>'],
   description: 'Messages whose handler failed max_deliver times or that could not be decoded',
+  // Kept long enough for an operator to look and redrive, bounded so a poison flood cannot fill the disk.
+  maxAgeMs: 90 * 24 * 3600_000,
+  maxBytes: 256 * 1024 ** 2,
+};
+
+/** The stream is missing and this user may not create it: the admin has not provisioned it. */
+export class StreamNotProvisionedError extends Error {
+  readonly code = 'STREAM_NOT_PROVISIONED';
+  constructor(readonly stream: string, cause: unknown) {
+    super(`stream ${stream} does not exist and this NATS user may not create it; provision the streams as the admin user first (npm run nats:provision)`, { cause });
+    this.name = 'StreamNotProvisionedError';
+  }
+}
+
+/**
+ * Dead letters an operator sends back, each on `redrive.<stream>.<durable>`: a subject only the
+ * redrive consumer of that one durable filters on (see `runConsumer`), so a redriven message
+ * reaches the consumer that failed it and no other consumer of its original subject.
+ */
+export const redriveStream: StreamSpec = {
+  name: 'REDRIVE',
+  subjects: ['redrive.>'],
+  description: 'Dead letters sent back to the one durable consumer that failed them',
 };
 
 /**
  * Creates the stream, or brings an existing one to the spec. Safe to call from every replica at
- * every start-up: a concurrent creator's "already in use" is treated as success.
+ * every start-up: a concurrent creator's "already in use" is treated as success. A user that may
+ * not create or update streams (every service, when NATS has users) only checks: a stream that
+ * differs from the spec is kept as the admin provisioned it, and reported to `onDrift`; a missing
+ * one throws StreamNotProvisionedError.
  */
-export async function ensureStream(jsm: JetStreamManager, spec: StreamSpec): Promise<void> {
+export async function ensureStream(jsm: JetStreamManager, spec: StreamSpec, onDrift?: (message: string) => void): Promise<void> {
+  try {
+    await provisionStream(jsm, spec);
+  } catch (err) {
+    if (!(err instanceof PermissionViolationError) && !(err instanceof Error && err.cause instanceof PermissionViolationError)) throw err;
+    if (!(await streamInfo(jsm, spec.name))) throw new StreamNotProvisionedError(spec.name, err);
+    onDrift?.(`stream ${spec.name} differs from this process's spec (subjects or limits); kept as provisioned, as this NATS user may not update streams`);
+  }
+}
+
+async function provisionStream(jsm: JetStreamManager, spec: StreamSpec): Promise<void> {
   const config: Partial<StreamConfig> & { name: string } = {
     name: spec.name,
     subjects: spec.subjects,
@@ -96,7 +149,8 @@ export async function ensureStream(jsm: JetStreamManager, spec: StreamSpec): Pro
     retention: RetentionPolicy.Limits,
     discard: DiscardPolicy.Old,
     duplicate_window: ms(spec.duplicateWindowMs ?? 120_000),
-    max_age: ms(spec.maxAgeMs ?? 30 * 24 * 3600_000),
+    max_age: ms(spec.maxAgeMs ?? streamLimitDefaults.maxAgeMs),
+    max_bytes: spec.maxBytes ?? streamLimitDefaults.maxBytes,
     num_replicas: 1,
   };
   const existing = await streamInfo(jsm, spec.name);
@@ -113,6 +167,8 @@ export async function ensureStream(jsm: JetStreamManager, spec: StreamSpec): Pro
     sameSet(current.subjects ?? [], spec.subjects) &&
     current.duplicate_window === config.duplicate_window &&
     current.max_age === config.max_age &&
+    current.max_bytes === config.max_bytes &&
+    current.discard === config.discard &&
     (current.description ?? '') === spec.description;
   if (!same) await jsm.streams.update(spec.name, { ...current, ...config });
 }

@@ -1,9 +1,10 @@
 import type { Update } from './types.js';
 
 // Both adapters reject the same bad input up front, so a caller cannot rely on one engine's
-// leniency (nedb would treat an operator-less update as a replacement; MongoDB rejects it).
+// leniency (an operator-less update would be a replacement elsewhere; MongoDB rejects it).
 
-// Collection names become file names in the embedded engine: no separators, no leading dot.
+// Collection names become table names in the embedded engine and must stay plain on both:
+// no separators, no leading dot, no ':' (the embedded engine's own tables use it).
 const COLLECTION_NAME = /^[A-Za-z0-9_-][A-Za-z0-9_.-]{0,119}$/;
 
 const UPDATE_OPERATORS = new Set(['$set', '$unset', '$inc', '$push', '$addToSet', '$setOnInsert', '$max', '$min']);

@@ -1,6 +1,11 @@
-import { createRequire } from 'node:module';
-import { isDeepStrictEqual } from 'node:util';
-import { assertUpdate, isPlainObject } from './checks.js';
+import Database from 'better-sqlite3';
+import { UnavailableError } from '../errors.js';
+import { assertUpdate } from './checks.js';
+import { matches, sortDocuments, valuesAt } from './document-filter.js';
+import { decodeJson, encodeJson } from './document-json.js';
+import { applyUpdate, upsertDocument } from './document-update.js';
+import { META, type SqliteDatabase } from './sqlite-database.js';
+import { arrayPathsOf, indexExpression, quoteIdentifier, selectSql } from './sqlite-query.js';
 import {
   DuplicateKeyError,
   type Collection,
@@ -16,241 +21,331 @@ import {
   type UpsertOptions,
 } from './types.js';
 
-/** One nedb datastore (the package is CommonJS; its typings only line up through `import()` types). */
-export type Datastore = import('@seald-io/nedb').default<Doc>;
+/** What a collection needs from the store that made it. */
+export interface DatabaseSlot {
+  /** The shared connection; throws once the store's last handle closed it. */
+  database(): SqliteDatabase;
+}
 
-// nedb's own upsert cannot apply $setOnInsert and copies operator filters into the new document
-// (`{ version: { $lt: 3 } }` becomes `version: {}`), so upserts build their document here and
-// apply the operators with nedb's own `modify`, keeping one set of operator semantics.
-const model = createRequire(import.meta.url)('@seald-io/nedb/lib/model.js') as {
-  modify(doc: Record<string, unknown>, update: Record<string, unknown>): Record<string, unknown>;
-};
+/** A stored document with the JSON text it was read from (to tell whether an update changed it). */
+interface Row<T> {
+  text: string;
+  doc: T;
+}
 
-/** What a collection needs from the engine that owns its datastore. */
-export interface EngineSlot {
-  /** The datastore once its file is loaded; rejects if loading failed. */
-  readonly ready: Promise<Datastore>;
-  /** Throws once the engine is closed. */
-  assertOpen(): void;
-  /** Called after `drop` reloaded the emptied datastore (nedb stops periodic compaction on drop). */
-  reloaded(datastore: Datastore): void;
+/** A unique index as registered in META.indexes. */
+interface UniqueIndex {
+  name: string;
+  keys: [string, number][];
 }
 
 /** What an update did: the matched documents before and after, or the document an upsert inserted. */
 interface Outcome<T> {
   before: T[];
   after: T[];
+  modified: number;
   inserted: T | null;
 }
 
 /**
- * A collection over one nedb datastore. nedb runs a datastore's operations one at a time in the
- * order they were queued, so a filter plus its update is atomic. To report `modified` counts and
- * 'before' documents without losing that, an update is queued in the same tick as a read of the
- * same filter: nothing can run between the two, and both walk the documents in the same order,
- * so the read sees exactly the documents the update then changes.
+ * A collection as one table `(id TEXT PRIMARY KEY, doc TEXT)`, the document as JSON. Reads run
+ * in one read transaction, writes in one BEGIN IMMEDIATE transaction that finds, checks and writes,
+ * so a filter + update is atomic across every process sharing the file. Candidates come from SQL
+ * (sqlite-query.ts, on SQL indexes) and are decided by `matches` in JavaScript.
  */
 export class EmbeddedCollection<T extends Doc> implements Collection<T> {
+  readonly #table: string;
+
   constructor(
     readonly name: string,
-    private readonly engine: EngineSlot,
-  ) {}
-
-  async createIndex(keys: Sort, options: IndexOptions = {}): Promise<void> {
-    const fields = Object.keys(keys);
-    if (fields.length === 0) throw new TypeError(`createIndex on ${this.name} needs at least one field`);
-    // nedb names an index by its fields and ignores directions; ensureIndex on a known field is a no-op.
-    const fieldName = fields.length === 1 ? fields[0]! : fields;
-    return this.run(async (ds) => {
-      await ds.ensureIndexAsync({ fieldName, unique: options.unique ?? false });
-      // MongoDB answers a query on a compound index's first field from that index; nedb uses a
-      // compound index only when every field is matched, so the first field gets its own index.
-      if (fields.length > 1) await ds.ensureIndexAsync({ fieldName: fields[0]!, unique: false });
-    });
+    private readonly slot: DatabaseSlot,
+  ) {
+    this.#table = quoteIdentifier(name);
   }
 
-  insertOne(doc: T): Promise<void> {
-    return this.run(async (ds) => {
-      await ds.insertAsync(doc);
-    });
+  async createIndex(keys: Sort, options: IndexOptions = {}): Promise<void> {
+    const fields = Object.entries(keys);
+    if (fields.length === 0) throw new TypeError(`createIndex on ${this.name} needs at least one field`);
+    if (fields.some(([, direction]) => direction !== 1 && direction !== -1)) throw new TypeError(`createIndex on ${this.name}: directions are 1 or -1`);
+    const unique = options.unique ?? false;
+    const name = `${this.name}:${fields.map(([path, direction]) => `${path}_${direction}`).join('_')}`;
+    this.run((db) =>
+      db.write(() => {
+        const existing = db.statement(`SELECT is_unique FROM ${META.indexes} WHERE coll = ? AND name = ?`).get(this.name, name);
+        if (existing !== undefined) {
+          if (Boolean(existing) !== unique) throw new Error(`index ${JSON.stringify(keys)} on ${this.name} exists with unique: ${Boolean(existing)}`);
+          return;
+        }
+        const expression = indexExpression(keys);
+        if (expression !== undefined) db.exec(`CREATE INDEX IF NOT EXISTS ${quoteIdentifier(name)} ON ${this.#table} (${expression})`);
+        db.statement(`INSERT INTO ${META.indexes} (coll, name, keys, is_unique) VALUES (?, ?, ?, ?)`).run(this.name, name, JSON.stringify(fields), unique ? 1 : 0);
+        if (unique) {
+          // Existing documents get their keys now; a clash among them fails the whole index, as in MongoDB.
+          const index = { name, keys: fields };
+          for (const text of db.statement(`SELECT doc FROM ${this.#table}`).all() as string[]) this.writeKeys(db, decodeJson<T>(text), [index]);
+        }
+      }),
+    );
+  }
+
+  async insertOne(doc: T): Promise<void> {
+    this.run((db) => db.write(() => this.insertDoc(db, doc, this.uniqueIndexes(db))));
   }
 
   async insertMany(docs: T[]): Promise<void> {
     if (docs.length === 0) return;
-    return this.run(async (ds) => {
-      try {
-        await ds.insertAsync(docs); // one task, all or nothing
-      } catch (error) {
-        if (!isUniqueViolation(error)) throw error;
-        // MongoDB's ordered insert keeps the documents before the clash; replay one by one to match.
-        for (const doc of docs) await ds.insertAsync(doc);
-      }
-    });
+    // Ordered, as in MongoDB: what precedes a clash is written (committed), the rest is not.
+    const clash = this.run((db) =>
+      db.write(() => {
+        const uniques = this.uniqueIndexes(db);
+        for (const doc of docs) {
+          try {
+            db.write(() => this.insertDoc(db, doc, uniques)); // a savepoint: a clash undoes only this document
+          } catch (error) {
+            if (error instanceof DuplicateKeyError) return error;
+            throw error;
+          }
+        }
+        return undefined;
+      }),
+    );
+    if (clash) throw clash;
   }
 
-  findOne(filter: Filter): Promise<T | null> {
-    return this.run(async (ds) => (await ds.findOneAsync(filter).execAsync()) as unknown as T | null);
+  async findOne(filter: Filter): Promise<T | null> {
+    return (await this.find(filter, { limit: 1 }))[0] ?? null;
   }
 
-  find(filter: Filter, options: FindOptions = {}): Promise<T[]> {
-    return this.run(async (ds) => {
-      let cursor = ds.findAsync(filter);
-      if (options.sort) cursor = cursor.sort(options.sort);
-      if (options.skip) cursor = cursor.skip(options.skip);
-      if (options.limit) cursor = cursor.limit(options.limit);
-      return (await cursor.execAsync()) as unknown as T[];
-    });
+  async find(filter: Filter, options: FindOptions = {}): Promise<T[]> {
+    return this.run((db) => db.read(() => this.select(db, filter, options).map((row) => row.doc)));
   }
 
-  countDocuments(filter: Filter = {}): Promise<number> {
-    return this.run(async (ds) => (await ds.countAsync(filter).execAsync()) as unknown as number);
+  async countDocuments(filter: Filter = {}): Promise<number> {
+    return this.run((db) =>
+      db.read(() => {
+        if (Object.keys(filter).length === 0) return db.statement(`SELECT count(*) FROM ${this.#table}`).get() as number;
+        return this.select(db, filter, {}).length;
+      }),
+    );
   }
 
   async updateOne(filter: Filter, update: Update, options: UpsertOptions = {}): Promise<UpdateResult> {
-    const { before, after, inserted } = await this.modifyDocs(filter, update, false, options.upsert ?? false);
+    const { before, modified, inserted } = this.modify(filter, update, false, options.upsert ?? false);
     if (inserted) return { matched: 0, modified: 0, upserted: true };
-    return { matched: before.length, modified: countChanged(before, after), upserted: false };
+    return { matched: before.length, modified, upserted: false };
   }
 
   async updateMany(filter: Filter, update: Update): Promise<UpdateManyResult> {
-    const { before, after } = await this.modifyDocs(filter, update, true, false);
-    return { matched: before.length, modified: countChanged(before, after) };
+    const { before, modified } = this.modify(filter, update, true, false);
+    return { matched: before.length, modified };
   }
 
   async findOneAndUpdate(filter: Filter, update: Update, options: FindOneAndUpdateOptions = {}): Promise<T | null> {
-    const { before, after, inserted } = await this.modifyDocs(filter, update, false, options.upsert ?? false);
+    const { before, after, inserted } = this.modify(filter, update, false, options.upsert ?? false);
     if (options.returnDocument === 'before') return before[0] ?? null;
     return inserted ?? after[0] ?? null;
   }
 
-  replaceOne(filter: Filter, doc: T, options: UpsertOptions = {}): Promise<UpdateResult> {
-    // A replacement has no operators, so nedb's own upsert (insert the replacement) is MongoDB's.
-    return this.run(async (ds) => {
-      const found = ds.findAsync(filter).limit(1).execAsync() as unknown as Promise<T[]>;
-      const replaced = ds.updateAsync(filter, doc, { multi: false, upsert: options.upsert ?? false, returnUpdatedDocs: true });
-      const [before, result] = await Promise.all([found, replaced]);
-      if (result.upsert) return { matched: 0, modified: 0, upserted: true };
-      const after = result.affectedDocuments ? [result.affectedDocuments as T] : [];
-      return { matched: result.numAffected, modified: countChanged(before, after), upserted: false };
-    });
+  async replaceOne(filter: Filter, doc: T, options: UpsertOptions = {}): Promise<UpdateResult> {
+    return this.run((db) =>
+      db.write(() => {
+        const uniques = this.uniqueIndexes(db);
+        const [found] = this.select(db, filter, { limit: 1 });
+        if (found === undefined) {
+          if (!options.upsert) return { matched: 0, modified: 0, upserted: false };
+          const _id = doc._id ?? upsertDocument(filter, { $setOnInsert: {} })._id;
+          this.insertDoc(db, { ...doc, _id }, uniques);
+          return { matched: 0, modified: 0, upserted: true };
+        }
+        if (doc._id !== undefined && doc._id !== found.doc._id) {
+          throw new TypeError(`replaceOne on ${this.name} may not change _id ${JSON.stringify(found.doc._id)}`);
+        }
+        const changed = this.replaceDoc(db, found, { ...doc, _id: found.doc._id }, uniques);
+        return { matched: 1, modified: changed ? 1 : 0, upserted: false };
+      }),
+    );
   }
 
-  deleteOne(filter: Filter): Promise<number> {
-    return this.run((ds) => ds.removeAsync(filter, { multi: false }));
+  async deleteOne(filter: Filter): Promise<number> {
+    return this.remove(filter, 1);
   }
 
-  deleteMany(filter: Filter): Promise<number> {
-    return this.run((ds) => ds.removeAsync(filter, { multi: true }));
+  async deleteMany(filter: Filter): Promise<number> {
+    return this.remove(filter, 0);
   }
 
-  drop(): Promise<void> {
-    return this.run(async (ds) => {
-      // Public API for "forget documents and indexes and truncate the file"; operations issued
-      // meanwhile are buffered by nedb and run once the empty datastore is loaded again.
-      await ds.dropDatabaseAsync();
-      await ds.loadDatabaseAsync();
-      this.engine.reloaded(ds);
+  async drop(): Promise<void> {
+    this.run((db) => {
+      db.write(() => {
+        db.exec(`DROP TABLE IF EXISTS ${this.#table}`); // its SQL indexes go with it
+        for (const meta of [META.indexes, META.arrays, META.keys]) db.statement(`DELETE FROM ${meta} WHERE coll = ?`).run(this.name);
+      });
+      db.forgetTable(this.name);
     });
   }
 
   /**
    * Applies `update` to the first (or every) match, or inserts when nothing matches and `upsert`
-   * is set. The insert is a second step: if another writer inserts a match in between, the insert
-   * clashes on `_id`, and the update is tried once more, as MongoDB retries such an upsert; a
-   * clash that persists (the `_id` exists but fails the rest of the filter) is a DuplicateKeyError.
+   * is set, all under the write lock: no other writer, in this process or another, runs between
+   * the match and the write. Inserting an `_id` that exists but failed the filter is a DuplicateKeyError.
    */
-  private modifyDocs(filter: Filter, update: Update, multi: boolean, upsert: boolean): Promise<Outcome<T>> {
+  private modify(filter: Filter, update: Update, multi: boolean, upsert: boolean): Outcome<T> {
     assertUpdate(update);
-    const { $setOnInsert, ...changes } = update;
-    const hasChanges = Object.keys(changes).length > 0;
-    return this.run(async (ds) => {
-      for (let attempt = 1; ; attempt += 1) {
-        const cursor = multi ? ds.findAsync(filter) : ds.findAsync(filter).limit(1);
-        const found = cursor.execAsync() as unknown as Promise<T[]>;
-        const updated = hasChanges
-          ? ds.updateAsync(filter, changes, { multi, upsert: false, returnUpdatedDocs: true })
-          : Promise.resolve(undefined);
-        const [before, result] = await Promise.all([found, updated]);
-        const after = result ? toList<T>(result.affectedDocuments) : before;
-        if (before.length !== after.length || before.some((doc, i) => doc._id !== after[i]?._id)) {
-          throw new Error(`embedded store: read and update of ${this.name} saw different documents`);
+    return this.run((db) =>
+      db.write(() => {
+        const uniques = this.uniqueIndexes(db);
+        const found = this.select(db, filter, multi ? {} : { limit: 1 });
+        if (found.length === 0 && upsert) {
+          const inserted = upsertDocument(filter, update) as T;
+          this.insertDoc(db, inserted, uniques);
+          return { before: [], after: [], modified: 0, inserted };
         }
-        if (before.length > 0 || !upsert) return { before, after, inserted: null };
-        try {
-          const inserted = (await ds.insertAsync(upsertDocument(filter, changes, $setOnInsert))) as T;
-          return { before: [], after: [], inserted };
-        } catch (error) {
-          if (!isUniqueViolation(error) || attempt >= 2) throw error;
-        }
-      }
-    });
+        const after = found.map((row) => applyUpdate(row.doc, update));
+        const modified = found.filter((row, i) => this.replaceDoc(db, row, after[i]!, uniques)).length;
+        return { before: found.map((row) => row.doc), after, modified, inserted: null };
+      }),
+    );
   }
 
-  private async run<R>(operation: (ds: Datastore) => Promise<R>): Promise<R> {
-    this.engine.assertOpen();
-    const ds = await this.engine.ready;
+  private remove(filter: Filter, limit: number): number {
+    return this.run((db) =>
+      db.write(() => {
+        const uniques = this.uniqueIndexes(db);
+        const found = this.select(db, filter, { limit });
+        for (const { doc } of found) {
+          db.statement(`DELETE FROM ${this.#table} WHERE id = ?`).run(doc._id);
+          if (uniques.length > 0) db.statement(`DELETE FROM ${META.keys} WHERE coll = ? AND id = ?`).run(this.name, doc._id);
+        }
+        return found.length;
+      }),
+    );
+  }
+
+  /** The matching documents in order, skipped and limited; runs inside the caller's transaction. */
+  private select(db: SqliteDatabase, filter: Filter, options: FindOptions): Row<T>[] {
+    const arrays = new Set(db.statement(`SELECT path FROM ${META.arrays} WHERE coll = ?`).all(this.name) as string[]);
+    const { sql, params, sorted } = selectSql(this.name, filter, options.sort, arrays);
+    const skip = options.skip ?? 0;
+    const limit = options.limit ?? 0;
+    const rows: Row<T>[] = [];
+    if (!sorted) {
+      // A sort on an array path: MongoDB orders by an element, which SQL cannot express.
+      for (const text of db.statement(sql).iterate(...params) as Iterable<string>) {
+        const doc = decodeJson<T>(text);
+        if (matches(doc, filter)) rows.push({ text, doc });
+      }
+      // Rows hold the document under `doc`, so the sort paths are taken from there.
+      const ordered = sortDocuments(rows, Object.fromEntries(Object.entries(options.sort!).map(([path, d]) => [`doc.${path}`, d])));
+      return ordered.slice(skip, limit > 0 ? skip + limit : undefined);
+    }
+    // SQL may return more than matches, so skip and limit count decided matches, stopping early.
+    let skipped = 0;
+    for (const text of db.statement(sql).iterate(...params) as Iterable<string>) {
+      const doc = decodeJson<T>(text);
+      if (!matches(doc, filter)) continue;
+      if (skipped < skip) {
+        skipped += 1;
+        continue;
+      }
+      rows.push({ text, doc });
+      if (limit > 0 && rows.length >= limit) break;
+    }
+    return rows;
+  }
+
+  private insertDoc(db: SqliteDatabase, doc: T, uniques: UniqueIndex[]): void {
+    if (typeof doc._id !== 'string') throw new TypeError(`insert into ${this.name}: _id must be a string, got ${JSON.stringify(doc._id)}`);
     try {
-      return await operation(ds);
+      db.statement(`INSERT INTO ${this.#table} (id, doc) VALUES (?, ?)`).run(doc._id, encodeJson(doc));
     } catch (error) {
-      if (isUniqueViolation(error)) throw new DuplicateKeyError(this.name, error.key, { cause: error });
+      if (isConstraintError(error)) throw new DuplicateKeyError(this.name, { _id: doc._id }, { cause: error });
       throw error;
     }
+    this.writeKeys(db, doc, uniques);
+    this.recordArrays(db, doc);
   }
-}
 
-function isUniqueViolation(error: unknown): error is Error & { key?: unknown } {
-  return error instanceof Error && (error as { errorType?: unknown }).errorType === 'uniqueViolated';
-}
+  /** Writes `next` over the stored row when its content differs; returns whether it did. */
+  private replaceDoc(db: SqliteDatabase, row: Row<T>, next: T, uniques: UniqueIndex[]): boolean {
+    const text = encodeJson(next);
+    if (text === row.text) return false;
+    db.statement(`UPDATE ${this.#table} SET doc = ? WHERE id = ?`).run(text, next._id);
+    if (uniques.length > 0) {
+      db.statement(`DELETE FROM ${META.keys} WHERE coll = ? AND id = ?`).run(this.name, next._id);
+      this.writeKeys(db, next, uniques);
+    }
+    this.recordArrays(db, next);
+    return true;
+  }
 
-function toList<T>(docs: unknown): T[] {
-  if (docs === null || docs === undefined) return [];
-  return (Array.isArray(docs) ? docs : [docs]) as T[];
-}
+  /** Claims the document's keys in each unique index; a key held by another document is a DuplicateKeyError. */
+  private writeKeys(db: SqliteDatabase, doc: T, uniques: UniqueIndex[]): void {
+    const insert = db.statement(`INSERT INTO ${META.keys} (coll, idx, key, id) VALUES (?, ?, ?, ?)`);
+    for (const index of uniques) {
+      for (const [key, value] of keysOf(doc, index.keys)) {
+        try {
+          insert.run(this.name, index.name, key, doc._id);
+        } catch (error) {
+          if (isConstraintError(error)) throw new DuplicateKeyError(this.name, value, { cause: error });
+          throw error;
+        }
+      }
+    }
+  }
 
-/** How many documents changed content; `before` and `after` are aligned by position (same `_id`). */
-function countChanged<T>(before: T[], after: T[]): number {
-  return before.filter((doc, i) => !isDeepStrictEqual(doc, after[i])).length;
+  private recordArrays(db: SqliteDatabase, doc: T): void {
+    const paths = arrayPathsOf(doc);
+    if (paths.length === 0) return;
+    db.statement(`INSERT OR IGNORE INTO ${META.arrays} (coll, path) SELECT ?, value FROM json_each(?)`).run(this.name, JSON.stringify(paths));
+  }
+
+  private uniqueIndexes(db: SqliteDatabase): UniqueIndex[] {
+    const rows = db.statement(`SELECT name, keys FROM ${META.indexes} WHERE coll = ? AND is_unique = 1`).raw().all(this.name) as [string, string][];
+    return rows.map(([name, keys]) => ({ name, keys: JSON.parse(keys) as [string, number][] }));
+  }
+
+  /**
+   * Runs `operation` on the open database, with the table in place. Another process may have
+   * dropped the table since this connection last saw it; then it is created again, once.
+   */
+  private run<R>(operation: (db: SqliteDatabase) => R): R {
+    const db = this.slot.database();
+    db.ensureTable(this.name);
+    try {
+      return operation(db);
+    } catch (error) {
+      if (!(error instanceof Database.SqliteError) || !/no such table/.test(error.message)) throw asUnavailable(error, db);
+      db.forgetTable(this.name);
+      db.ensureTable(this.name);
+      try {
+        return operation(db);
+      } catch (retryError) {
+        throw asUnavailable(retryError, db);
+      }
+    }
+  }
 }
 
 /**
- * The document an upsert inserts, as MongoDB builds it: the filter's equalities (top level and
- * inside `$and`, dotted paths expanded), then the update's operators, then `$setOnInsert`.
+ * A document's keys in an index, each as its JSON text and as `{ path: value }` for the error:
+ * a missing field is null, an array field gives one key per element (MongoDB's multikey index).
  */
-function upsertDocument(filter: Filter, changes: Omit<Update, '$setOnInsert'>, onInsert: Update['$setOnInsert']): Doc {
-  let doc: Record<string, unknown> = {};
-  copyEqualities(filter, doc);
-  const { _id: idOnInsert, ...restOnInsert } = onInsert ?? {};
-  const { _id: idSet, ...restSet } = changes.$set ?? {};
-  // nedb's modify refuses to change `_id`, so an `_id` given by the update seeds the document.
-  if (doc._id === undefined && (idOnInsert ?? idSet) !== undefined) doc._id = idOnInsert ?? idSet;
-  const operators: Record<string, unknown> = changes.$set ? { ...changes, $set: restSet } : { ...changes };
-  if (Object.keys(operators).length > 0) doc = model.modify(doc, operators);
-  if (Object.keys(restOnInsert).length > 0) doc = model.modify(doc, { $set: restOnInsert });
-  return doc as Doc;
+function keysOf(doc: Doc, fields: [string, number][]): Map<string, Record<string, unknown>> {
+  let tuples: unknown[][] = [[]];
+  for (const [path] of fields) {
+    const found = valuesAt(doc, path).flatMap((v) => (Array.isArray(v) ? (v.length > 0 ? v : [null]) : [v]));
+    const values = found.length > 0 ? found : [null];
+    tuples = tuples.flatMap((tuple) => values.map((v) => [...tuple, v]));
+  }
+  return new Map(tuples.map((tuple) => [encodeJson(tuple), Object.fromEntries(fields.map(([path], i) => [path, tuple[i]]))]));
 }
 
-function copyEqualities(filter: Filter, into: Record<string, unknown>): void {
-  for (const [key, value] of Object.entries(filter)) {
-    if (key === '$and' && Array.isArray(value)) {
-      for (const part of value) if (isPlainObject(part)) copyEqualities(part, into);
-      continue;
-    }
-    if (key.startsWith('$')) continue;
-    if (isPlainObject(value) && Object.keys(value).some((k) => k.startsWith('$'))) {
-      if ('$eq' in value) setPath(into, key, value.$eq);
-      continue;
-    }
-    setPath(into, key, value);
-  }
+/** Another process held the lock for longer than busy_timeout: retryable, not a bug. */
+function asUnavailable(error: unknown, db: SqliteDatabase): unknown {
+  if (!(error instanceof Database.SqliteError) || !/^SQLITE_(BUSY|LOCKED)/.test(error.code)) return error;
+  return new UnavailableError(`embedded store ${db.file} stayed locked by another process; retry`, { cause: error });
 }
 
-function setPath(doc: Record<string, unknown>, path: string, value: unknown): void {
-  const parts = path.split('.');
-  const last = parts.pop()!;
-  let node = doc;
-  for (const part of parts) {
-    const next = node[part];
-    node = isPlainObject(next) ? next : (node[part] = {});
-  }
-  node[last] = value;
+function isConstraintError(error: unknown): boolean {
+  return error instanceof Database.SqliteError && error.code.startsWith('SQLITE_CONSTRAINT');
 }

@@ -1,130 +1,72 @@
 import { mkdir } from 'node:fs/promises';
-import { createRequire } from 'node:module';
 import { join, resolve } from 'node:path';
 import { assertCollectionName } from './checks.js';
-import { appendThroughOpenFile } from './embedded-append.js';
-import { EmbeddedCollection, type Datastore } from './embedded-collection.js';
+import { EmbeddedCollection } from './embedded-collection.js';
+import { SqliteDatabase } from './sqlite-database.js';
 import type { Collection, Doc, DocumentStore } from './types.js';
 
-// The package is CommonJS whose typings declare an ES default export; requiring it gives the
-// constructor that the `import()` type in embedded-collection.ts describes.
-const NedbDatastore = createRequire(import.meta.url)('@seald-io/nedb') as typeof import('@seald-io/nedb').default;
-
-/** Options of `openEmbeddedStore`; they take effect when the directory's engine is first opened. */
+/** Options of `openEmbeddedStore`; they take effect when the process first opens the directory's file. */
 export interface EmbeddedStoreOptions {
-  /**
-   * How often each collection file is rewritten to one line per live document (nedb appends a
-   * line per write). 0 disables; files are always compacted when loaded and when closed.
-   * Default 10 minutes.
-   */
-  compactionIntervalMs?: number;
+  /** How long a write waits for another process holding the database's write lock. Default 5000 ms. */
+  busyTimeoutMs?: number;
 }
+
+/** The database file of a data directory: one SQLite file per service (`DATA_DIR/<service>/store.sqlite`). */
+export const DATABASE_FILE = 'store.sqlite';
+
+const DEFAULT_BUSY_TIMEOUT_MS = 5_000;
 
 /**
- * The engine behind one data directory: a nedb datastore per collection, file `<dir>/<name>.db`.
- * The files belong to one process — two nedb instances on one file corrupt it — so a process
- * keeps one engine per directory, and every service or replica running in the process shares it
- * through the handles `openEmbeddedStore` returns; the last handle to close closes the engine.
- * Separate processes need separate directories (or MongoDB).
+ * A process keeps one connection per database file, shared by every handle `openEmbeddedStore`
+ * returns for it (services and replicas booted in one process); the last handle to close closes
+ * it. Other processes open their own connections on the same file: SQLite coordinates them.
  */
-interface Engine {
-  readonly dir: string;
-  readonly compactionIntervalMs: number;
-  readonly datastores: Map<string, { datastore: Datastore; ready: Promise<Datastore> }>;
+interface SharedDatabase {
+  readonly database: SqliteDatabase;
   refs: number;
-  closed: boolean;
 }
 
-const engines = new Map<string, Engine>();
-// An engine still compacting its files on close; a new engine on that directory waits for it.
-const closings = new Map<string, Promise<void>>();
+const databases = new Map<string, SharedDatabase>();
 
-const DEFAULT_COMPACTION_INTERVAL_MS = 10 * 60_000;
-
-/** Opens (or joins this process's engine for) the embedded store in `dataDir`, creating the directory. */
+/** Opens (or joins this process's connection to) the SQLite store in `dataDir`, creating the directory. */
 export async function openEmbeddedStore(dataDir: string, options: EmbeddedStoreOptions = {}): Promise<DocumentStore> {
   const dir = resolve(dataDir);
-  await closings.get(dir);
   await mkdir(dir, { recursive: true });
-  let engine = engines.get(dir);
-  if (engine === undefined) {
-    engine = {
-      dir,
-      compactionIntervalMs: options.compactionIntervalMs ?? DEFAULT_COMPACTION_INTERVAL_MS,
-      datastores: new Map(),
-      refs: 0,
-      closed: false,
-    };
-    engines.set(dir, engine);
+  const file = join(dir, DATABASE_FILE);
+  let shared = databases.get(file);
+  if (shared === undefined) {
+    shared = { database: new SqliteDatabase(file, options.busyTimeoutMs ?? DEFAULT_BUSY_TIMEOUT_MS), refs: 0 };
+    databases.set(file, shared);
   }
-  engine.refs += 1;
-  return new EmbeddedStore(engine);
+  shared.refs += 1;
+  return new EmbeddedStore(shared);
 }
 
 class EmbeddedStore implements DocumentStore {
   readonly kind = 'embedded';
-  private closed = false;
+  #closed = false;
 
-  constructor(private readonly engine: Engine) {}
+  constructor(private readonly shared: SharedDatabase) {}
 
   collection<T extends Doc>(name: string): Collection<T> {
-    if (this.closed) throw new Error(`embedded store in ${this.engine.dir} is closed`);
+    const database = this.shared.database;
+    if (this.#closed || database.closed) throw new Error(`embedded store ${database.file} is closed`);
     assertCollectionName(name);
-    const engine = this.engine;
+    if (/^sqlite_/i.test(name)) throw new TypeError(`collection name ${JSON.stringify(name)}: names starting with sqlite_ are SQLite's`);
     return new EmbeddedCollection<T>(name, {
-      ready: datastoreOf(engine, name),
-      assertOpen() {
-        // A handle outliving the engine would write files that a newer engine may own.
-        if (engine.closed) throw new Error(`embedded store in ${engine.dir} is closed`);
+      database() {
+        if (database.closed) throw new Error(`embedded store ${database.file} is closed`);
+        return database;
       },
-      reloaded: (datastore) => startCompaction(engine, datastore),
     });
   }
 
   async close(): Promise<void> {
-    if (this.closed) return;
-    this.closed = true;
-    this.engine.refs -= 1;
-    if (this.engine.refs === 0) await closeEngine(this.engine);
-  }
-}
-
-function datastoreOf(engine: Engine, name: string): Promise<Datastore> {
-  let entry = engine.datastores.get(name);
-  if (entry === undefined) {
-    // timestampData stays off: documents hold only the caller's fields.
-    const datastore = new NedbDatastore({ filename: join(engine.dir, `${name}.db`), timestampData: false });
-    appendThroughOpenFile(datastore);
-    const ready = datastore.loadDatabaseAsync().then(() => {
-      startCompaction(engine, datastore);
-      return datastore;
-    });
-    // Callers see a failed load through `ready`; this keeps it from also surfacing as unhandled.
-    ready.catch(() => undefined);
-    entry = { datastore, ready };
-    engine.datastores.set(name, entry);
-  }
-  return entry.ready;
-}
-
-function startCompaction(engine: Engine, datastore: Datastore): void {
-  if (engine.compactionIntervalMs > 0 && !engine.closed) datastore.setAutocompactionInterval(engine.compactionIntervalMs);
-}
-
-async function closeEngine(engine: Engine): Promise<void> {
-  engine.closed = true;
-  engines.delete(engine.dir);
-  const done = (async () => {
-    for (const { datastore, ready } of engine.datastores.values()) {
-      datastore.stopAutocompaction();
-      // Compaction queues behind pending writes, so everything acknowledged is on disk after it.
-      if (await ready.then(() => true, () => false)) await datastore.compactDatafileAsync();
-    }
-  })();
-  closings.set(engine.dir, done);
-  try {
-    await done;
-  } finally {
-    if (closings.get(engine.dir) === done) closings.delete(engine.dir);
+    if (this.#closed) return;
+    this.#closed = true;
+    this.shared.refs -= 1;
+    if (this.shared.refs > 0) return;
+    if (databases.get(this.shared.database.file) === this.shared) databases.delete(this.shared.database.file);
+    this.shared.database.close();
   }
 }

@@ -25,11 +25,11 @@ export {
 export interface StorageSettings {
   /** MongoDB connection string (MONGODB_URI); when unset the embedded engine is used. */
   mongodbUri?: string | undefined;
-  /** Directory of the embedded engine's files; ignored when `mongodbUri` is set. */
+  /** Directory of the embedded engine's database file (`store.sqlite`); ignored when `mongodbUri` is set. */
   dataDir: string;
 }
 
-/** Opens MongoDB when a URI is set, else the embedded file-persisted engine in `dataDir`. */
+/** Opens MongoDB when a URI is set, else the embedded SQLite engine in `dataDir` (one database file). */
 export function openDocumentStore(settings: StorageSettings): Promise<DocumentStore> {
   return settings.mongodbUri ? openMongoStore(settings.mongodbUri) : openEmbeddedStore(settings.dataDir);
 }

@@ -1,9 +1,11 @@
-import { existsSync } from 'node:fs';
+import { readdirSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import Database from 'better-sqlite3';
 import { MongoClient } from 'mongodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { UnavailableError } from '../errors.js';
 import { DuplicateKeyError, openDocumentStore, openEmbeddedStore, openMongoStore } from './index.js';
 import { serverDifferences } from '../testing/ferretdb.js';
 import { describeStoreContract } from './store-contract.js';
@@ -19,13 +21,14 @@ describe('embedded engine', () => {
 
   describeStoreContract('embedded engine', () => openEmbeddedStore(join(root, 'contract')));
 
-  it('is what openDocumentStore opens without a MongoDB URI, one file per collection', async () => {
+  it('is what openDocumentStore opens without a MongoDB URI, one SQLite file per directory', async () => {
     const dir = join(root, 'default', 'nested');
     const store = await openDocumentStore({ mongodbUri: undefined, dataDir: dir });
     expect(store.kind).toBe('embedded');
     await store.collection('orders').insertOne({ _id: 'o-1' });
+    await store.collection('payments').insertOne({ _id: 'p-1' });
     await store.close();
-    expect(existsSync(join(dir, 'orders.db'))).toBe(true);
+    expect(readdirSync(dir)).toEqual(['store.sqlite']); // WAL and shared-memory files go with the last connection
   });
 
   it('shares one engine per directory in a process and closes it with the last handle', async () => {
@@ -33,7 +36,6 @@ describe('embedded engine', () => {
     const [a, b] = await Promise.all([openEmbeddedStore(dir), openEmbeddedStore(dir)]);
     const fromA = a.collection('things');
     await fromA.insertOne({ _id: 'x' });
-    // Two engines on one file would not see each other's writes (and would corrupt the file).
     expect(await b.collection('things').findOne({ _id: 'x' })).toEqual({ _id: 'x' });
     await a.close();
     expect(() => a.collection('things')).toThrow(/closed/);
@@ -63,10 +65,30 @@ describe('embedded engine', () => {
     await second.close();
   });
 
-  it('rejects collection names that are not safe file names', async () => {
+  it('answers a write blocked past busy_timeout by another connection\'s lock as UnavailableError, writing nothing', async () => {
+    const dir = join(root, 'locked');
+    const store = await openEmbeddedStore(dir, { busyTimeoutMs: 50 });
+    const things = store.collection('things');
+    await things.insertOne({ _id: 'a' });
+    const other = new Database(join(dir, 'store.sqlite'));
+    other.exec('BEGIN IMMEDIATE'); // as another process's writer would
+    try {
+      await expect(things.insertOne({ _id: 'b' })).rejects.toBeInstanceOf(UnavailableError);
+      expect(await things.findOne({ _id: 'a' })).toEqual({ _id: 'a' }); // readers are not blocked
+    } finally {
+      other.exec('ROLLBACK');
+      other.close();
+    }
+    await things.insertOne({ _id: 'b' });
+    expect(await things.countDocuments()).toBe(2);
+    await store.close();
+  });
+
+  it('rejects collection names outside the shared naming rule and SQLite\'s reserved ones', async () => {
     const store = await openEmbeddedStore(join(root, 'names'));
     expect(() => store.collection('../escape')).toThrow(TypeError);
     expect(() => store.collection('')).toThrow(TypeError);
+    expect(() => store.collection('sqlite_master')).toThrow(TypeError);
     await store.close();
   });
 });

@@ -39,7 +39,7 @@ export type Sort = Record<string, 1 | -1>;
 export interface IndexOptions {
   /** Reject a second document with the same key (each element of an array field is a key). Default false. */
   unique?: boolean;
-  /** Index name; MongoDB only (the embedded engine names indexes by their fields). Default: derived from the keys. */
+  /** Index name; MongoDB only (the embedded engine names its SQL index by collection and fields). Default: derived from the keys. */
   name?: string;
 }
 
@@ -83,7 +83,7 @@ export interface UpdateManyResult {
  * only if the filter still matches at the moment of writing (optimistic concurrency relies on it).
  */
 export interface Collection<T extends Doc> {
-  /** The collection's name (the embedded engine's file name without `.db`). */
+  /** The collection's name (the embedded engine's table name). */
   readonly name: string;
   /** Creates the index when absent; calling again with the same keys and options does nothing. */
   createIndex(keys: Sort, options?: IndexOptions): Promise<void>;
@@ -109,7 +109,7 @@ export interface Collection<T extends Doc> {
   drop(): Promise<void>;
 }
 
-/** A database: MongoDB in production, the embedded file-persisted engine on a bare machine. */
+/** A database: MongoDB in production, the embedded SQLite engine on a bare machine. */
 export interface DocumentStore {
   readonly kind: 'mongodb' | 'embedded';
   /** Cheap and synchronous; the collection springs into existence on first use. Names: `[A-Za-z0-9_-]`, dots inside. */
@@ -119,7 +119,8 @@ export interface DocumentStore {
 }
 
 /**
- * A write clashed with the `_id` or a unique index (MongoDB error 11000, nedb 'uniqueViolated').
+ * A write clashed with the `_id` or a unique index (MongoDB error 11000; in the embedded engine a
+ * primary-key or unique-key row that another document holds).
  * For the event store this is the optimistic-concurrency signal.
  */
 export class DuplicateKeyError extends Error {
@@ -127,7 +128,7 @@ export class DuplicateKeyError extends Error {
   constructor(
     /** Collection written to. */
     readonly collection: string,
-    /** The clashing key as the engine reports it: MongoDB's `{ field: value }`, nedb's indexed value. */
+    /** The clashing key as `{ field: value }` (MongoDB's `keyValue`; the embedded engine reports the same shape). */
     readonly key: unknown,
     options?: { cause?: unknown },
   ) {

@@ -1,5 +1,5 @@
 // Test kit: disposable nats-servers, deadline-bound waiting, decider specifications.
-export { freePort, startNatsServer, type TestNatsServer } from './nats-server.js';
+export { freePort, startNatsServer, type NatsServerOptions, type TestNatsServer } from './nats-server.js';
 export { waitFor, type WaitOptions } from './wait.js';
 export { deciderSpec, type Decider } from './decider.js';
 export { bufCurl, captureLogs, consumerDrained, observeEvents, type EventObserver, type Observed } from './service-kit.js';

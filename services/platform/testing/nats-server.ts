@@ -35,11 +35,20 @@ export async function freePort(): Promise<number> {
   });
 }
 
+/** Options of `launchNatsServer` and `startNatsServer`. */
+export interface NatsServerOptions {
+  /** A config file (`-c`), e.g. the users and permissions `generateNatsAuth` writes; the flags for address, port and JetStream win over it. */
+  configFile?: string;
+  /** Variables added to the server's environment, e.g. the passwords a config reads as `$VAR`. */
+  env?: Record<string, string>;
+}
+
 /** Starts nats-server with JetStream on 127.0.0.1:<port>, resolving once it is ready. */
-export function launchNatsServer(port: number, storeDir: string): Promise<ChildProcess> {
-  const child = spawn(natsServerBin, ['-a', '127.0.0.1', '-p', String(port), '-js', '-sd', storeDir], {
+export function launchNatsServer(port: number, storeDir: string, options: NatsServerOptions = {}): Promise<ChildProcess> {
+  const config = options.configFile ? ['-c', options.configFile] : [];
+  const child = spawn(natsServerBin, [...config, '-a', '127.0.0.1', '-p', String(port), '-js', '-sd', storeDir], {
     stdio: ['ignore', 'ignore', 'pipe'],
-    env: { ...process.env, PATH: `${process.env.PATH ?? ''}:/usr/sbin:/usr/local/sbin` },
+    env: { ...process.env, ...options.env, PATH: `${process.env.PATH ?? ''}:/usr/sbin:/usr/local/sbin` },
   });
   return new Promise((resolve, reject) => {
     let output = '';
@@ -82,10 +91,10 @@ export async function stopProcess(child: ChildProcess, signal: NodeJS.Signals, k
 }
 
 /** Starts a disposable nats-server; stop it with `await using` or `stop()` in `afterAll`. */
-export async function startNatsServer(): Promise<TestNatsServer> {
+export async function startNatsServer(options: NatsServerOptions = {}): Promise<TestNatsServer> {
   const storeDir = await mkdtemp(join(tmpdir(), 'orderflow-nats-'));
   const port = await freePort();
-  let child = await launchNatsServer(port, storeDir);
+  let child = await launchNatsServer(port, storeDir, options);
   const stop = async () => {
     await stopProcess(child, 'SIGTERM');
     await rm(storeDir, { recursive: true, force: true });
@@ -96,14 +105,14 @@ export async function startNatsServer(): Promise<TestNatsServer> {
     storeDir,
     async restart() {
       await stopProcess(child, 'SIGKILL');
-      child = await launchNatsServer(port, storeDir);
+      child = await launchNatsServer(port, storeDir, options);
     },
     async kill() {
       await stopProcess(child, 'SIGKILL');
     },
     async start() {
       if (child.exitCode === null && child.signalCode === null) return;
-      child = await launchNatsServer(port, storeDir);
+      child = await launchNatsServer(port, storeDir, options);
     },
     stop,
     [Symbol.asyncDispose]: stop,

@@ -38,7 +38,9 @@ export async function consumerDrained(nats: Nats, stream: string, durable: strin
   const target = (await nats.jsm.streams.info(stream)).state.last_seq;
   await waitFor(`${stream}/${durable} to acknowledge up to ${target}`, async () => {
     const info = await nats.jsm.consumers.info(stream, durable);
-    return (info.ack_floor.stream_seq >= target && info.num_ack_pending === 0) || { ackFloor: info.ack_floor.stream_seq, ackPending: info.num_ack_pending };
+    if (info.ack_floor.stream_seq >= target && info.num_ack_pending === 0) return true;
+    // Thrown, not returned: waitFor takes any returned object as done.
+    throw new Error(`ack floor ${info.ack_floor.stream_seq}, ${info.num_ack_pending} pending`);
   });
 }
 

@@ -15,8 +15,32 @@ import { OrderServiceService } from '../../../generated/orderflow/orders/v1/orde
 import { ServerInfoServiceService } from '../../../generated/orderflow/platform/v1/server_info.js';
 import { subgraphUrlVariable, type SubgraphName } from '../../../gateway/config.js';
 import { readGatewayLedger, type GatewayLedger } from '../../../services/payments/index.js';
-import { connectNats, grpcClient, silentLogger, type DocumentStore, type GrpcClient, type Nats } from '../../../services/platform/index.js';
-import { startNatsServer, startTestIssuer, testStorage, waitFor, type TestIssuer, type TestNatsServer, type TestStorage } from '../../../services/platform/testing/index.js';
+import {
+  adminUser,
+  connectNats,
+  deadLetterStream,
+  redriveStream,
+  ensureStream,
+  generateNatsAuth,
+  grpcClient,
+  silentLogger,
+  streams,
+  type DocumentStore,
+  type GrpcClient,
+  type Nats,
+} from '../../../services/platform/index.js';
+import { natsGrants } from '../../../scripts/nats-grants.js';
+import { serverDifferences } from '../../../services/platform/testing/ferretdb.js';
+import {
+  startNatsServer,
+  startTestIssuer,
+  testMongodbUri,
+  testStorage,
+  waitFor,
+  type TestIssuer,
+  type TestNatsServer,
+  type TestStorage,
+} from '../../../services/platform/testing/index.js';
 import { stopProcess } from '../../../services/platform/testing/nats-server.js';
 
 const root = fileURLToPath(new URL('../../../', import.meta.url));
@@ -37,8 +61,8 @@ const terminal = new Set([OrderStatus.ORDER_STATUS_COMPLETED, OrderStatus.ORDER_
 
 /** Options of `startSystem`. */
 export interface SystemOptions {
-  /** Processes per service. Default 1. */
-  replicas?: number;
+  /** Processes per service, or per service by name (missing names: 1). Default 1. */
+  replicas?: number | Partial<Record<ServiceName, number>>;
   /** Variables added to every service process (after `fastEnv`). */
   env?: Record<string, string>;
   /** Services besides the saga's four. Default none. */
@@ -48,8 +72,11 @@ export interface SystemOptions {
 }
 
 export interface System {
+  /** A connection as the NATS admin: every right. */
   nats: Nats;
   natsUrl: string;
+  /** NATS_URL and the NATS credentials of a user (a service's name, or `admin`), as a process's environment. */
+  natsEnv(user: string): Record<string, string>;
   natsServer: TestNatsServer;
   /** Parent of every service's data folder. */
   dataDir: string;
@@ -120,9 +147,29 @@ interface Replica {
   output: string;
 }
 
+/**
+ * Processes per service for a test that wants `count` of each. On a server that does not apply
+ * concurrent updates of one document atomically (FerretDB; see services/platform/testing/ferretdb.ts)
+ * only the services whose shared writes are inserts guarded by unique ids — orders (the event store)
+ * and those named in `alsoShared` — get several; the others one, since two of their processes would
+ * lose each other's updates there, which MongoDB and SQLite never do.
+ */
+export async function replicasPerService(count: number, alsoShared: ServiceName[] = []): Promise<Partial<Record<ServiceName, number>>> {
+  const atomic = !(await serverDifferences(testMongodbUri)).atomicUpdates;
+  const all: ServiceName[] = [...sagaServices, 'query', 'notifications'];
+  return Object.fromEntries(all.map((name) => [name, atomic || name === 'orders' || alsoShared.includes(name) ? count : 1]));
+}
+
 export async function startSystem(options: SystemOptions = {}): Promise<System> {
-  const replicaCount = options.replicas ?? 1;
-  const natsServer = await startNatsServer();
+  const replicasOf = (name: ServiceName) => (typeof options.replicas === 'number' ? options.replicas : (options.replicas?.[name] ?? 1));
+  // NATS as npm start runs it: a user per service with its permissions; the test connects as admin
+  // and provisions the streams, as npm start does, since services may not create them.
+  const authDir = await mkdtemp(join(tmpdir(), 'orderflow-e2e-nats-auth-'));
+  const auth = await generateNatsAuth(authDir, natsGrants);
+  const natsServer = await startNatsServer({ configFile: auth.configFile });
+  const natsEnv = (user: string) => ({ NATS_URL: natsServer.url, NATS_NKEY_SEED: auth.seeds[user] ?? '' });
+  const nats = await connectNats({ url: natsServer.url, name: 'e2e', logger: silentLogger(), credentials: { nkeySeed: auth.seeds[adminUser] } });
+  for (const spec of [deadLetterStream, redriveStream, ...streams]) await ensureStream(nats.jsm, spec);
   // Every process verifies tokens as in production: no AUTH_DISABLED here.
   const issuer = await startTestIssuer();
   const adminAuthorization = await issuer.admin();
@@ -137,7 +184,7 @@ export async function startSystem(options: SystemOptions = {}): Promise<System> 
   const replicas = new Map<ServiceName, Replica[]>();
   for (const name of names) {
     const list: Replica[] = [];
-    for (let i = 0; i < replicaCount; i++) {
+    for (let i = 0; i < replicasOf(name); i++) {
       list.push({ name, index: i, grpcPort: await portOutsideEphemeralRange(taken), graphqlPort: await portOutsideEphemeralRange(taken), env: {}, child: undefined, output: '' });
     }
     replicas.set(name, list);
@@ -154,14 +201,14 @@ export async function startSystem(options: SystemOptions = {}): Promise<System> 
       r.env = {
         ...fastEnv,
         LOG_LEVEL: 'info',
-        NATS_URL: natsServer.url,
+        ...natsEnv(r.name),
         ...storage.env,
         GRPC_HOST: '127.0.0.1',
         GRPC_PORT: String(r.grpcPort),
         GRAPHQL_HOST: '127.0.0.1',
         GRAPHQL_PORT: String(r.graphqlPort),
         // Each orders replica prices through a different inventory replica.
-        INVENTORY_GRPC_TARGET: address('inventory', r.index % replicaCount),
+        INVENTORY_GRPC_TARGET: address('inventory', r.index % replicasOf('inventory')),
         QUERY_WAIT_MS: '3000',
         ...issuer.env,
         SERVICE_TOKEN: serviceTokens.get(r.name)!,
@@ -180,7 +227,7 @@ export async function startSystem(options: SystemOptions = {}): Promise<System> 
       index: 0,
       grpcPort: 0,
       graphqlPort: port,
-      env: { LOG_LEVEL: 'info', NATS_URL: natsServer.url, ...issuer.env, GATEWAY_HOST: '127.0.0.1', GATEWAY_PORT: String(port), SUPERGRAPH_POLL_INTERVAL_MS: '60000', ...subgraphs },
+      env: { LOG_LEVEL: 'info', ...natsEnv('gateway'), ...issuer.env, GATEWAY_HOST: '127.0.0.1', GATEWAY_PORT: String(port), SUPERGRAPH_POLL_INTERVAL_MS: '60000', ...subgraphs },
       child: undefined,
       output: '',
     };
@@ -227,14 +274,15 @@ export async function startSystem(options: SystemOptions = {}): Promise<System> 
     }
   } catch (err) {
     for (const r of all()) await stopReplica(r, 'SIGKILL');
+    await nats.nc.close();
     await natsServer.stop();
     await issuer.close();
+    await rm(authDir, { recursive: true, force: true });
     await storage.dispose();
     await rm(dataDir, { recursive: true, force: true });
     throw err;
   }
 
-  const nats = await connectNats({ url: natsServer.url, name: 'e2e', logger: silentLogger() });
   const orders = replicas.get('orders')!.map((r) => grpcClient(OrderServiceService, `127.0.0.1:${r.grpcPort}`, { deadlineMs: 30_000, authorization: adminAuthorization }));
   const inventory = grpcClient(InventoryServiceService, address('inventory'), { authorization: adminAuthorization });
   const stores = new Map<ServiceName, Promise<DocumentStore>>();
@@ -247,6 +295,7 @@ export async function startSystem(options: SystemOptions = {}): Promise<System> 
   return {
     nats,
     natsUrl: natsServer.url,
+    natsEnv,
     natsServer,
     dataDir,
     storage,
@@ -321,6 +370,7 @@ export async function startSystem(options: SystemOptions = {}): Promise<System> 
       await issuer.close();
       await storage.dispose();
       await rm(dataDir, { recursive: true, force: true });
+      await rm(authDir, { recursive: true, force: true });
     },
   };
 }

@@ -23,6 +23,11 @@ export interface StockLevel {
   available: number;
   /** Units held for orders in progress. */
   reserved: number;
+  /**
+   * The product's stock revision: assigned with the change itself and higher after every later
+   * change, so of two levels of one product the one with the higher revision is the newer.
+   */
+  revision: number;
 }
 
 /** Shortage is one line inventory could not reserve. */
@@ -48,7 +53,11 @@ export interface ProductCreated {
   /** The initial stock. */
   onHand: number;
   /** When the product was created. */
-  occurredAt: Date | undefined;
+  occurredAt:
+    | Date
+    | undefined;
+  /** The product's stock afterwards, with its revision. */
+  level: StockLevel | undefined;
 }
 
 /** ProductRestocked records units arriving in the warehouse. */
@@ -60,7 +69,11 @@ export interface ProductRestocked {
   /** Units on hand afterwards. */
   onHand: number;
   /** When the stock arrived. */
-  occurredAt: Date | undefined;
+  occurredAt:
+    | Date
+    | undefined;
+  /** The product's stock afterwards, with its revision. */
+  level: StockLevel | undefined;
 }
 
 /** ProductPriceChanged records a new unit price; placed orders keep theirs. */
@@ -124,7 +137,7 @@ export interface StockCommitted {
 }
 
 function createBaseStockLevel(): StockLevel {
-  return { sku: "", onHand: 0, available: 0, reserved: 0 };
+  return { sku: "", onHand: 0, available: 0, reserved: 0, revision: 0 };
 }
 
 export const StockLevel: MessageFns<StockLevel> = {
@@ -140,6 +153,9 @@ export const StockLevel: MessageFns<StockLevel> = {
     }
     if (message.reserved !== 0) {
       writer.uint32(32).int64(message.reserved);
+    }
+    if (message.revision !== 0) {
+      writer.uint32(40).int64(message.revision);
     }
     return writer;
   },
@@ -189,6 +205,14 @@ export const StockLevel: MessageFns<StockLevel> = {
             message.reserved = longToNumber(reader.int64());
             continue;
           }
+          case 5: {
+            if (tag !== 40) {
+              break;
+            }
+
+            message.revision = longToNumber(reader.int64());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -211,6 +235,7 @@ export const StockLevel: MessageFns<StockLevel> = {
         : 0,
       available: isSet(object.available) ? globalThis.Number(object.available) : 0,
       reserved: isSet(object.reserved) ? globalThis.Number(object.reserved) : 0,
+      revision: isSet(object.revision) ? globalThis.Number(object.revision) : 0,
     };
   },
 
@@ -228,6 +253,9 @@ export const StockLevel: MessageFns<StockLevel> = {
     if (message.reserved !== 0) {
       obj.reserved = Math.round(message.reserved);
     }
+    if (message.revision !== 0) {
+      obj.revision = Math.round(message.revision);
+    }
     return obj;
   },
 
@@ -240,6 +268,7 @@ export const StockLevel: MessageFns<StockLevel> = {
     message.onHand = object.onHand ?? 0;
     message.available = object.available ?? 0;
     message.reserved = object.reserved ?? 0;
+    message.revision = object.revision ?? 0;
     return message;
   },
 };
@@ -350,7 +379,7 @@ export const Shortage: MessageFns<Shortage> = {
 };
 
 function createBaseProductCreated(): ProductCreated {
-  return { sku: "", name: "", price: undefined, onHand: 0, occurredAt: undefined };
+  return { sku: "", name: "", price: undefined, onHand: 0, occurredAt: undefined, level: undefined };
 }
 
 export const ProductCreated: MessageFns<ProductCreated> = {
@@ -369,6 +398,9 @@ export const ProductCreated: MessageFns<ProductCreated> = {
     }
     if (message.occurredAt !== undefined) {
       Timestamp.encode(toTimestamp(message.occurredAt), writer.uint32(42).fork()).join();
+    }
+    if (message.level !== undefined) {
+      StockLevel.encode(message.level, writer.uint32(50).fork()).join();
     }
     return writer;
   },
@@ -426,6 +458,14 @@ export const ProductCreated: MessageFns<ProductCreated> = {
             message.occurredAt = fromTimestamp(Timestamp.decode(reader, reader.uint32()));
             continue;
           }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            message.level = StockLevel.decode(reader, reader.uint32());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -453,6 +493,7 @@ export const ProductCreated: MessageFns<ProductCreated> = {
         : isSet(object.occurred_at)
         ? fromJsonTimestamp(object.occurred_at)
         : undefined,
+      level: isSet(object.level) ? StockLevel.fromJSON(object.level) : undefined,
     };
   },
 
@@ -473,6 +514,9 @@ export const ProductCreated: MessageFns<ProductCreated> = {
     if (message.occurredAt !== undefined) {
       obj.occurredAt = message.occurredAt.toISOString();
     }
+    if (message.level !== undefined) {
+      obj.level = StockLevel.toJSON(message.level);
+    }
     return obj;
   },
 
@@ -486,12 +530,15 @@ export const ProductCreated: MessageFns<ProductCreated> = {
     message.price = (object.price !== undefined && object.price !== null) ? Money.fromPartial(object.price) : undefined;
     message.onHand = object.onHand ?? 0;
     message.occurredAt = object.occurredAt ?? undefined;
+    message.level = (object.level !== undefined && object.level !== null)
+      ? StockLevel.fromPartial(object.level)
+      : undefined;
     return message;
   },
 };
 
 function createBaseProductRestocked(): ProductRestocked {
-  return { sku: "", quantity: 0, onHand: 0, occurredAt: undefined };
+  return { sku: "", quantity: 0, onHand: 0, occurredAt: undefined, level: undefined };
 }
 
 export const ProductRestocked: MessageFns<ProductRestocked> = {
@@ -507,6 +554,9 @@ export const ProductRestocked: MessageFns<ProductRestocked> = {
     }
     if (message.occurredAt !== undefined) {
       Timestamp.encode(toTimestamp(message.occurredAt), writer.uint32(34).fork()).join();
+    }
+    if (message.level !== undefined) {
+      StockLevel.encode(message.level, writer.uint32(42).fork()).join();
     }
     return writer;
   },
@@ -556,6 +606,14 @@ export const ProductRestocked: MessageFns<ProductRestocked> = {
             message.occurredAt = fromTimestamp(Timestamp.decode(reader, reader.uint32()));
             continue;
           }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.level = StockLevel.decode(reader, reader.uint32());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -582,6 +640,7 @@ export const ProductRestocked: MessageFns<ProductRestocked> = {
         : isSet(object.occurred_at)
         ? fromJsonTimestamp(object.occurred_at)
         : undefined,
+      level: isSet(object.level) ? StockLevel.fromJSON(object.level) : undefined,
     };
   },
 
@@ -599,6 +658,9 @@ export const ProductRestocked: MessageFns<ProductRestocked> = {
     if (message.occurredAt !== undefined) {
       obj.occurredAt = message.occurredAt.toISOString();
     }
+    if (message.level !== undefined) {
+      obj.level = StockLevel.toJSON(message.level);
+    }
     return obj;
   },
 
@@ -611,6 +673,9 @@ export const ProductRestocked: MessageFns<ProductRestocked> = {
     message.quantity = object.quantity ?? 0;
     message.onHand = object.onHand ?? 0;
     message.occurredAt = object.occurredAt ?? undefined;
+    message.level = (object.level !== undefined && object.level !== null)
+      ? StockLevel.fromPartial(object.level)
+      : undefined;
     return message;
   },
 };

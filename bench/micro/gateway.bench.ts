@@ -1,11 +1,12 @@
 /**
- * The GraphQL edge on this machine, every service and the gateway in this process: the latency of
+ * Micro-bench (through the e2e test harness, logs silent; `npm run bench` is the production-shape
+ * bench): the GraphQL edge on this machine, every service and the gateway as test processes: the latency of
  * listing orders with their products, payments and shipments (four subgraphs, four batched gRPC
  * calls), and of a status change reaching a subscriber (placeOrder over HTTP → COMPLETED over
  * graphql-ws). Settings: BENCH_ORDERS (orders listed, default 50), BENCH_QUERIES (default 200),
  * BENCH_SUBSCRIBED (orders watched, default 50).
  */
-import { collect, startGatewaySystem } from '../tests/e2e/harness/gateway.js';
+import { collect, startGatewaySystem } from '../../tests/e2e/harness/gateway.js';
 
 const orders = Number(process.env.BENCH_ORDERS ?? 50);
 const queries = Number(process.env.BENCH_QUERIES ?? 200);
@@ -27,7 +28,7 @@ const input = (i: number) => ({
   idempotencyKey: `gateway-bench-${i}`,
 });
 
-say(`gateway bench: list ${orders} orders ${queries} times, then watch ${subscribed} orders to COMPLETED`);
+say(`micro-bench, GraphQL edge through the e2e harness: list ${orders} orders ${queries} times, then watch ${subscribed} orders to COMPLETED`);
 const gs = await startGatewaySystem({ env: { LOG_LEVEL: 'silent', PAYMENT_GATEWAY_LATENCY_MS: '0' } });
 try {
   await gs.data(`mutation { createProduct(input: { sku: "BENCH", name: "Bench", price: { amountMinor: 100, currency: "EUR" }, onHand: 1000000 }) { sku } }`);

@@ -1,7 +1,8 @@
 /**
- * Event store and outbox relay throughput on this machine: appends per second, and the time
- * from append to the event being stored in JetStream (p50, p99), with the embedded engine (or
- * MongoDB when MONGODB_URI is set). Run: npm run bench.
+ * Micro-bench, one process (not the production shape; `npm run bench` is): event store and outbox
+ * relay throughput on this machine: appends per second, and the time from append to the event
+ * being stored in JetStream (p50, p99), with the embedded engine (or MongoDB when MONGODB_URI is
+ * set). Run: npm run bench:micro.
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -18,8 +19,8 @@ import {
   silentLogger,
   streams,
   type MessagePublisher,
-} from '../services/platform/index.js';
-import { startNatsServer } from '../services/platform/testing/index.js';
+} from '../../services/platform/index.js';
+import { startNatsServer } from '../../services/platform/testing/index.js';
 
 const total = Number(process.env.BENCH_EVENTS ?? 20_000);
 const concurrency = Number(process.env.BENCH_CONCURRENCY ?? 64);
@@ -48,7 +49,7 @@ try {
   await events.start();
   const data = encodeMessage(Events.OrderDelivered, Events.OrderDelivered.codec.fromPartial({ orderId: 'bench' }));
 
-  say(`event store bench: ${total} appends, ${concurrency} writers, ${store.kind} storage, nats-server ${server.url}`);
+  say(`micro-bench, event store in one process (not the production shape): ${total} appends, ${concurrency} writers, ${store.kind} storage, nats-server ${server.url}`);
   const started = performance.now();
   let next = 0;
   let lastReport = started;
@@ -79,6 +80,13 @@ try {
   say(`appends:            ${(total / appendSeconds).toFixed(0)}/s (${appendSeconds.toFixed(2)} s)`);
   say(`appended+published: ${(total / allSeconds).toFixed(0)}/s (${allSeconds.toFixed(2)} s)`);
   say(`append -> in JetStream: p50 ${percentile(latencies, 50).toFixed(1)} ms, p99 ${percentile(latencies, 99).toFixed(1)} ms`);
+  // Read side of the same commits: every stream read back from the store, one after another.
+  const readStarted = performance.now();
+  let read = 0;
+  for (let s = 0; s < Math.min(total, 2_000); s++) read += (await events.readStream(`order-${s}`)).length;
+  const readSeconds = (performance.now() - readStarted) / 1_000;
+  if (read !== total) throw new Error(`read back ${read} events, appended ${total}`);
+  say(`read back:          ${(total / readSeconds).toFixed(0)} events/s (${readSeconds.toFixed(2)} s, ${Math.min(total, 2_000)} streams)`);
   say(`heap used: ${(process.memoryUsage().heapUsed / 1024 / 1024).toFixed(0)} MiB`);
   await events.close();
   await store.close();

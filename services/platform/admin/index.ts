@@ -1,0 +1,1 @@
+export { adminGrpc, type AdminDependencies } from './grpc.js';
