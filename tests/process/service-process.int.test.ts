@@ -72,6 +72,7 @@ describe('a service process', () => {
       GATEWAY_PORT: '0',
       GATEWAY_HOST: '127.0.0.1',
       ORDERS_GRAPHQL_URL: 'http://127.0.0.1:9/graphql',
+      AUTH_DISABLED: 'true',
       NODE_ENV: 'production',
     });
     await waitFor('the gateway to listen', () => proc.lines.some((l) => l.msg === 'gateway listening') || proc.stderr() || false, {
