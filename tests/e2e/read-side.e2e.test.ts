@@ -189,11 +189,11 @@ describe('read models', () => {
     const { analytics } = await client.getSalesAnalytics({ fromDay: '', toDay: '', readAfter: undefined });
     expect(Object.keys(analytics!.totals!.cancellationReasons).sort()).toEqual(
       [
-        'CANCELLATION_REASON_CUSTOMER_REQUESTED',
-        'CANCELLATION_REASON_OUT_OF_STOCK',
-        'CANCELLATION_REASON_PAYMENT_DECLINED',
-        'CANCELLATION_REASON_SHIPMENT_FAILED',
-        'CANCELLATION_REASON_STEP_TIMED_OUT',
+        'CUSTOMER_REQUESTED',
+        'OUT_OF_STOCK',
+        'PAYMENT_DECLINED',
+        'SHIPMENT_FAILED',
+        'STEP_TIMED_OUT',
       ].sort(),
     );
   });
