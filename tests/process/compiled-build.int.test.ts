@@ -40,7 +40,7 @@ describe('the compiled build', () => {
     expect(files.filter((f) => /\.test\.js$|test-harness\.js$/.test(f))).toEqual([]);
   });
 
-  it('starts a service from dist/scripts/service.js with plain node and stops it on SIGTERM', async () => {
+  it('starts a service from dist/scripts/service.js with plain node and stops it on SIGTERM', { timeout: 120_000 }, async () => {
     const child = spawn(process.execPath, [join(outDir, 'scripts/service.js'), 'orders'], {
       cwd: root,
       env: { ...process.env, NODE_OPTIONS: '', NATS_URL: server.url, DATA_DIR: dataDir, GRPC_PORT: '0', GRAPHQL_PORT: '0', NODE_ENV: 'production' },
@@ -50,7 +50,7 @@ describe('the compiled build', () => {
     child.stdout.on('data', (c: Buffer) => (output += c.toString()));
     child.stderr.on('data', (c: Buffer) => (output += c.toString()));
     const exited = new Promise<number | null>((resolve) => child.on('exit', resolve));
-    await waitFor('orders to start from the build', () => output.includes('"msg":"orders started"') || child.exitCode !== null, { timeoutMs: 30_000 });
+    await waitFor('orders to start from the build', () => output.includes('"msg":"orders started"') || child.exitCode !== null, { timeoutMs: 90_000 });
     expect(output).toContain('"msg":"orders started"');
     child.kill('SIGTERM');
     expect(await exited).toBe(0);
