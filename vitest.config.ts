@@ -31,6 +31,8 @@ export default defineConfig({
           hookTimeout: 120_000,
         },
       },
+      // The docker compose stack (npm run test:compose); not part of npm test: it needs a Docker engine.
+      { resolve, test: { name: 'compose', include: ['**/*.compose.test.ts'], exclude: ['node_modules/**'], testTimeout: 120_000 } },
     ],
   },
 });

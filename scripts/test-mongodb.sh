@@ -35,4 +35,4 @@ fi
 
 if [ -z "${NATS_SERVER_BIN:-}" ] && [ -x .tools/bin/nats-server ]; then export NATS_SERVER_BIN="$PWD/.tools/bin/nats-server"; fi
 echo "==> $("${NATS_SERVER_BIN:-nats-server}" --version)"
-npx vitest run "$@"
+npx vitest run --project unit --project int --project e2e "$@"

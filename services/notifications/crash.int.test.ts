@@ -86,7 +86,11 @@ async function startProcess(grpcPort: number): Promise<ChildProcess> {
   return child;
 }
 
-it('sends every e-mail exactly once and lists it, after a SIGKILL mid-send and a restart', { timeout: 120_000 }, async () => {
+// SMTP cannot be exactly once across a crash: a server may accept a message whose sender dies
+// before it records the fact, and the restarted sender sends it again. What the service promises
+// is every e-mail, each with its one Message-ID (so a mail client shows a repeat once), and
+// exactly one record and one listing per notification.
+it('sends every e-mail under its one Message-ID, and records and lists each exactly once, after a SIGKILL mid-send and a restart', { timeout: 120_000 }, async () => {
   for (const orderId of orderIds) {
     await publish(Events.OrderCompleted, Events.OrderCompleted.codec.fromPartial({ orderId }), orderId);
   }
@@ -118,7 +122,7 @@ it('sends every e-mail exactly once and lists it, after a SIGKILL mid-send and a
   await waitFor(
     'every e-mail',
     () => {
-      if (inbox.length >= expected.length) return true;
+      if (expected.every((id) => inbox.some((m) => m.messageId === id))) return true;
       throw new Error(`received ${JSON.stringify(inbox.map((m) => m.messageId))}`);
     },
     { timeoutMs: 12_000 },
@@ -131,7 +135,7 @@ it('sends every e-mail exactly once and lists it, after a SIGKILL mid-send and a
       throw new Error(`${notifications.length} listed, ${observer.observed.length} recorded`);
     });
     await observer.drained();
-    expect(inbox.map((m) => m.messageId).sort()).toEqual(expected);
+    expect([...new Set(inbox.map((m) => m.messageId))].sort()).toEqual(expected);
     expect(listed.map((n) => `<${n.notificationId}@orderflow.local>`).sort()).toEqual(expected);
     expect(observer.observed.map((e) => `<${String(e.data.notificationId)}@orderflow.local>`).sort()).toEqual(expected);
     expect(await listDeadLetters(nats)).toEqual([]);

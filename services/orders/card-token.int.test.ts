@@ -1,8 +1,6 @@
 // The card token at rest: once an order completed, no document of the orders or payments store
 // holds it — not the commits (their outbox copy of ChargePayment), not order_secrets, not the
 // payments' records (the simulated gateway keeps only a digest of it).
-import { readdir } from 'node:fs/promises';
-import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { OrderStatus, startOrdersHarness, type OrdersHarness } from './test-harness.js';
 
@@ -27,7 +25,7 @@ it('keeps no copy of the card token in the orders and payments stores after a co
   await h.waitForStatus(order.id, OrderStatus.ORDER_STATUS_COMPLETED);
   for (const service of ['orders', 'payments'] as const) {
     const store = h.stores[service];
-    const names = (await readdir(join(h.dataDir, service))).filter((f) => f.endsWith('.db')).map((f) => f.slice(0, -3));
+    const names = await store.collectionNames();
     expect(names).toContain('commits');
     const holding: string[] = [];
     for (const name of names) {

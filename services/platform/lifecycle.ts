@@ -39,17 +39,20 @@ export class Lifecycle {
     return this.#closing;
   }
 
+  /** What a stop signal does: the first closes everything, then exits 0; a second exits 1 at once. */
+  signal(signal: NodeJS.Signals, exit: (code: number) => void = (code) => process.exit(code), why = 'shutting down'): void {
+    if (this.#closing) {
+      this.logger.warn({ signal }, 'second signal: exiting without waiting');
+      exit(1);
+      return;
+    }
+    this.logger.info({ signal }, why);
+    void this.close().then(() => exit(0));
+  }
+
   /** Closes on SIGTERM or SIGINT, then exits; a second signal exits at once. */
   closeOnSignals(exit: (code: number) => void = (code) => process.exit(code)): void {
-    const onSignal = (signal: NodeJS.Signals) => {
-      if (this.#closing) {
-        this.logger.warn({ signal }, 'second signal: exiting without waiting');
-        exit(1);
-        return;
-      }
-      this.logger.info({ signal }, 'shutting down');
-      void this.close().then(() => exit(0));
-    };
+    const onSignal = (signal: NodeJS.Signals) => this.signal(signal, exit);
     process.on('SIGTERM', onSignal);
     process.on('SIGINT', onSignal);
   }

@@ -301,21 +301,20 @@ export async function startService(
  */
 export function runMain(service: string, main: () => Promise<Runtime>): void {
   let early: NodeJS.Signals | undefined;
-  const hold = (signal: NodeJS.Signals) => {
-    early ??= signal;
+  let started: Runtime | undefined;
+  // One listener for the whole life of the process. Swapping a start-up listener for another
+  // would drop a signal that arrived but was not yet dispatched: Node stops watching a signal
+  // the moment its last listener goes.
+  const onSignal = (signal: NodeJS.Signals) => {
+    if (started) started.lifecycle.signal(signal);
+    else early ??= signal;
   };
-  process.on('SIGTERM', hold);
-  process.on('SIGINT', hold);
+  process.on('SIGTERM', onSignal);
+  process.on('SIGINT', onSignal);
   main().then(
     (runtime) => {
-      process.off('SIGTERM', hold);
-      process.off('SIGINT', hold);
-      if (!early) {
-        runtime.lifecycle.closeOnSignals();
-        return;
-      }
-      runtime.logger.info({ signal: early }, 'shutting down (signalled during start-up)');
-      void runtime.close().then(() => process.exit(0));
+      started = runtime;
+      if (early) runtime.lifecycle.signal(early, undefined, 'shutting down (signalled during start-up)');
     },
     (err: unknown) => {
       if (err instanceof ConfigError) {

@@ -50,13 +50,17 @@ const stepStatus: Record<string, OrderStatus> = {
   schedule_shipment: OrderStatus.ORDER_STATUS_SHIPMENT_SCHEDULED,
 };
 
-/** Payment and shipment states by how far they got: a later event never moves them back. */
+/**
+ * Payment and shipment states by how far they got: a later event never moves them back. Every
+ * event has a rank of its own, so the state does not depend on the order events are folded in
+ * (a voided charge's late decline can arrive before or after the refund that voided it).
+ */
 const paymentRank: Record<string, [number, string]> = {
-  PaymentDeclined: [1, 'DECLINED'],
   PaymentFailed: [1, 'FAILED'],
-  PaymentCaptured: [2, 'CAPTURED'],
-  PaymentRefundSkipped: [1, 'NOT_CHARGED'],
-  PaymentRefunded: [3, 'REFUNDED'],
+  PaymentDeclined: [2, 'DECLINED'],
+  PaymentRefundSkipped: [3, 'NOT_CHARGED'],
+  PaymentCaptured: [4, 'CAPTURED'],
+  PaymentRefunded: [5, 'REFUNDED'],
 };
 const shipmentRank: Record<string, [number, string]> = {
   ShipmentFailed: [1, 'FAILED'],

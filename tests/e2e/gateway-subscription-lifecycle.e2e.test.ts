@@ -79,25 +79,28 @@ afterAll(async () => {
 });
 
 describe('consumers', () => {
-  it('are released when 200 subscriptions are completed, and when a socket with 100 drops', async () => {
+  it('are released when 200 subscriptions are completed, and when sockets holding 100 drop', async () => {
+    // Twenty a socket: the gateway's default cap of operations per socket.
+    const perSocket = 20;
+    const open = (count: number, prefix: string) => {
+      const clients = Array.from({ length: count / perSocket }, () => gs.ws());
+      const iterators = Array.from({ length: count }, (_, i) =>
+        clients[Math.floor(i / perSocket)]!.iterate({ query: watchCustomer, variables: { customerId: `${prefix}_${i}` } }),
+      );
+      // Nothing ever matches these feeds: the subscriptions sit waiting, each on its consumer.
+      return { clients, iterators, pending: iterators.map((it) => it.next().catch(() => undefined)) };
+    };
     const before = await consumerCount();
-    const client = gs.ws();
-    const iterators = Array.from({ length: 200 }, (_, i) =>
-      client.iterate({ query: watchCustomer, variables: { customerId: `cus_idle_${i}` } }),
-    );
-    // Nothing ever matches these feeds: the subscriptions sit waiting, each on its consumer.
-    const pending = iterators.map((it) => it.next().catch(() => undefined));
+    const completed = open(200, 'cus_idle');
     await consumersBecome(before + 200);
-    await Promise.all(iterators.map((it) => it.return?.()));
-    await Promise.all(pending);
+    await Promise.all(completed.iterators.map((it) => it.return?.()));
+    await Promise.all(completed.pending);
     await consumersBecome(before);
 
-    const dropped = gs.ws();
-    const more = Array.from({ length: 100 }, (_, i) => dropped.iterate({ query: watchCustomer, variables: { customerId: `cus_gone_${i}` } }));
-    const waiting = more.map((it) => it.next().catch(() => undefined));
+    const dropped = open(100, 'cus_gone');
     await consumersBecome(before + 100);
-    await dropped.dispose();
-    await Promise.all(waiting);
+    await Promise.all(dropped.clients.map((c) => c.dispose()));
+    await Promise.all(dropped.pending);
     await consumersBecome(before);
   });
 

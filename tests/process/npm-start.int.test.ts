@@ -25,7 +25,7 @@ beforeAll(async () => {
   dataDir = await mkdtemp(join(tmpdir(), 'orderflow-npm-start-'));
 });
 afterEach(async () => {
-  // Whatever a failed test of ours left behind.
+  // Whatever a failed test of ours left behind, gone before the next test needs the ports.
   for (const pid of [...(running?.pid ? [-running.pid] : []), ...started]) {
     try {
       process.kill(pid, 'SIGKILL');
@@ -33,7 +33,9 @@ afterEach(async () => {
       // already gone
     }
   }
+  const left = [...started];
   started.clear();
+  await waitFor('the processes of the last test to be gone', () => left.every((pid) => !alive(pid)), { timeoutMs: 10_000 });
 });
 afterAll(async () => {
   await nats?.stop();
@@ -79,7 +81,15 @@ async function startedSystem() {
 }
 
 async function expectAllGone(pids: number[]): Promise<void> {
-  await waitFor('every process npm start started to exit', () => pids.every((pid) => !alive(pid)) || { alive: pids.filter(alive) }, { timeoutMs: 30_000 });
+  await waitFor(
+    'every process npm start started to exit',
+    () => {
+      const living = pids.filter(alive);
+      if (living.length > 0) throw new Error(`still alive: ${living.join(', ')}`);
+      return true;
+    },
+    { timeoutMs: 30_000 },
+  );
   const held = (await Promise.all(ports.map(async (port) => ((await portHolders(port)).length > 0 ? port : null)))).filter((p) => p !== null);
   expect(held).toEqual([]);
 }

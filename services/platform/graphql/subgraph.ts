@@ -99,6 +99,11 @@ export async function startSubgraphServer<C extends BaseContext>(options: {
   });
   const app = express();
   const http: Server = createServer(app);
+  // The gateway keeps connections to subgraphs open between requests. Node closes an idle one
+  // after 5 s by default, and a request the gateway sends on it at that moment fails with
+  // "socket hang up"; keep idle connections longer than the gateway's client does.
+  http.keepAliveTimeout = 65_000;
+  http.headersTimeout = 66_000;
   const apollo = new ApolloServer<C & CallerContext>({
     schema,
     includeStacktraceInErrorResponses: false,

@@ -83,6 +83,8 @@ export function permissionsOf(grant: NatsGrant, all: readonly NatsGrant[]): Nats
   const deny = new Set<string>(deniedToServices);
   for (const stream of grant.reads ?? []) {
     for (const subject of consumerOps(stream, '*')) allow.add(subject);
+    // Single messages by sequence or last-by-subject (the gateway's cursors and terminal orders).
+    allow.add(`${api}.STREAM.MSG.GET.${stream}`);
     // An ordered consumer with several filters (filter_subjects, 2.10+) is created on the subject without a name.
     allow.add(`${api}.CONSUMER.CREATE.${stream}`);
     allow.add(`${api}.CONSUMER.DELETE.${stream}.*`);

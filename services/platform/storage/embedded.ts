@@ -61,6 +61,11 @@ class EmbeddedStore implements DocumentStore {
     });
   }
 
+  async collectionNames(): Promise<string[]> {
+    if (this.#closed || this.shared.database.closed) throw new Error(`embedded store ${this.shared.database.file} is closed`);
+    return this.shared.database.tableNames();
+  }
+
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;

@@ -125,6 +125,15 @@ class MongoStore implements DocumentStore {
     return collection as unknown as Collection<T>;
   }
 
+  async collectionNames(): Promise<string[]> {
+    try {
+      const found = await this.db.listCollections({}, { nameOnly: true }).toArray();
+      return found.map((c) => c.name).sort();
+    } catch (error) {
+      throw toUnavailableError(this.db.databaseName, error) ?? error;
+    }
+  }
+
   close(): Promise<void> {
     this.closing ??= this.release();
     return this.closing;

@@ -81,6 +81,12 @@ export class SqliteDatabase {
   }
 
   /** Creates the collection's table unless this connection already knows it (outside any transaction). */
+  /** The collections' tables: every table but SQLite's own and the engine's (named `orderflow:*`). */
+  tableNames(): string[] {
+    // Cached readers pluck their first column.
+    return this.statement(`SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' AND name NOT LIKE 'orderflow:%' ORDER BY name`).all() as string[];
+  }
+
   ensureTable(collection: string): void {
     if (this.#tables.has(collection)) return;
     this.#db.exec(`CREATE TABLE IF NOT EXISTS ${quoteIdentifier(collection)} (id TEXT PRIMARY KEY, doc TEXT NOT NULL)`);

@@ -213,6 +213,20 @@ export function describeStoreContract(
         expect(await items.countDocuments({ sku: 'same' })).toBe(2);
       }));
 
+    it('lists the collections that exist', async () => {
+      const store = await open();
+      try {
+        const name = `c_${randomUUID().slice(0, 8)}`;
+        expect(await store.collectionNames()).not.toContain(name);
+        await store.collection(name).insertOne({ _id: 'x' });
+        expect(await store.collectionNames()).toContain(name);
+        await store.collection(name).drop();
+        expect(await store.collectionNames()).not.toContain(name);
+      } finally {
+        await store.close();
+      }
+    });
+
     it('round-trips Dates, also inside arrays and nested objects, and compares them', () =>
       withCollection<Doc>(async (docs) => {
         const at = new Date('2026-11-23T10:00:00.123Z');

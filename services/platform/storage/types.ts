@@ -114,6 +114,8 @@ export interface DocumentStore {
   readonly kind: 'mongodb' | 'embedded';
   /** Cheap and synchronous; the collection springs into existence on first use. Names: `[A-Za-z0-9_-]`, dots inside. */
   collection<T extends Doc>(name: string): Collection<T>;
+  /** The names of the collections that exist (hold documents or indexes), sorted. */
+  collectionNames(): Promise<string[]>;
   /** Releases this handle; the shared client or engine closes when its last handle does. */
   close(): Promise<void>;
 }

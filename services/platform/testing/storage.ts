@@ -61,10 +61,10 @@ export function testStorage(dataDir: string): TestStorage {
     open: (service) => openServiceStore({ service, mongodbUri, dataDir }),
     databases,
     async dispose() {
+      const names = await databases();
       const client = new MongoClient(testMongodbUri);
       try {
-        const names = (await client.db('admin').admin().listDatabases({ nameOnly: true })).databases.map((d) => d.name);
-        for (const name of names) if (name.startsWith(`${prefix}_`)) await client.db(name).dropDatabase();
+        for (const name of names) await client.db(name).dropDatabase();
       } finally {
         await client.close();
       }
