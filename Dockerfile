@@ -25,8 +25,9 @@ ENV NODE_ENV=production
 COPY --from=deps /app/node_modules ./node_modules
 COPY package.json ./
 COPY --from=build /app/dist ./dist
-# The embedded engine's folder, for a service run without MongoDB; owned by the runtime user.
-RUN mkdir -p /app/data && chown node:node /app/data
+# The embedded engine's folder, for a service run without MongoDB, and the development issuer's
+# (compose mounts a volume there, which takes this ownership); owned by the runtime user.
+RUN mkdir -p /app/data /auth && chown node:node /app/data /auth
 USER node
 # SIGTERM reaches node directly (no npm wrapper), so every service drains on `docker compose stop`.
 ENTRYPOINT ["node", "dist/scripts/service.js"]

@@ -25,10 +25,11 @@ if (args.help || (!args.admin && !args.customer) || (args.admin && args.customer
   process.exit(args.help ? 0 : 2);
 }
 
-const authDir = join(resolve(process.env.DATA_DIR || './data'), 'auth');
+// The issuer's folder: AUTH_DIR as the issuer process reads it (compose), else DATA_DIR/auth (npm start).
+const authDir = resolve(process.env.AUTH_DIR || join(process.env.DATA_DIR || './data', 'auth'));
 const [key, issuer] = await Promise.all([loadSigningKey(authDir), readIssuerFile(authDir)]);
 if (!key || !issuer) {
-  process.stderr.write(`no development signing key in ${authDir}: run npm start first (it creates the key and serves its JWKS)\n`);
+  process.stderr.write(`no development signing key in ${authDir}: run npm start (or the issuer) first: it creates the key and serves its JWKS\n`);
   process.exit(1);
 }
 const roles: Role[] = args.admin ? ['admin'] : ['customer'];

@@ -3,6 +3,7 @@
  * start-up and passes plain values down. Every bad or missing variable is reported at once, by
  * name, before anything starts.
  */
+import { readFileSync } from 'node:fs';
 
 /** How one variable is read. `parse` throws an Error whose message says what is wrong. */
 export interface EnvVar<T> {
@@ -63,6 +64,28 @@ export function str(options: { default?: string; maxLength?: number } = {}): Env
 /** An optional string: undefined when unset. */
 export function optionalStr(): EnvVar<string | undefined> {
   return { describe: 'string (optional)', parse: (raw) => raw };
+}
+
+/**
+ * A file holding a secret (the `_FILE` convention of container secrets): the value is the file's
+ * contents, trimmed, read once at start-up; undefined when unset. An unreadable or empty file is
+ * an error naming the path.
+ */
+export function secretFile(): EnvVar<string | undefined> {
+  return {
+    describe: 'path of a file holding the value (optional)',
+    parse: (raw) => {
+      if (raw === undefined) return undefined;
+      let text: string;
+      try {
+        text = readFileSync(raw, 'utf8').trim();
+      } catch (err) {
+        throw new Error(`cannot read ${raw}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`);
+      }
+      if (!text) throw new Error(`${raw} is empty`);
+      return text;
+    },
+  };
 }
 
 /** An integer within [min, max]. */
@@ -164,6 +187,8 @@ export const authEnv = {
   AUTH_DISABLED: bool({ default: false }),
   /** This service's own credential for calls to other services (a token with roles ["service"]). */
   SERVICE_TOKEN: optionalStr(),
+  /** A file holding SERVICE_TOKEN (compose: written by the development issuer); SERVICE_TOKEN wins when both are set. */
+  SERVICE_TOKEN_FILE: secretFile(),
 } satisfies Record<string, EnvVar<unknown>>;
 
 /** The variables every Orderflow service reads; each main.ts adds its own. */

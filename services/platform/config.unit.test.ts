@@ -1,5 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { ConfigError, commonEnv, int, list, parseEnv, port, str, url } from './config.js';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ConfigError, commonEnv, int, list, parseEnv, port, secretFile, str, url } from './config.js';
 
 describe('parseEnv', () => {
   it('applies defaults and parses typed values', () => {
@@ -48,5 +51,21 @@ describe('parseEnv', () => {
 
   it('rejects a MongoDB URI with the wrong scheme', () => {
     expect(() => parseEnv(commonEnv, { MONGODB_URI: 'postgres://x' })).toThrow(/MONGODB_URI: must use mongodb: or mongodb\+srv:/);
+  });
+
+  it('reads a secret from the file a _FILE variable names, and names an unreadable or empty file', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'orderflow-config-'));
+    try {
+      writeFileSync(join(dir, 'token'), 'eyJ.abc.def\n');
+      writeFileSync(join(dir, 'empty'), '\n');
+      expect(parseEnv({ SERVICE_TOKEN_FILE: secretFile() }, { SERVICE_TOKEN_FILE: join(dir, 'token') }).SERVICE_TOKEN_FILE).toBe('eyJ.abc.def');
+      expect(parseEnv({ SERVICE_TOKEN_FILE: secretFile() }, {}).SERVICE_TOKEN_FILE).toBeUndefined();
+      expect(() => parseEnv({ SERVICE_TOKEN_FILE: secretFile() }, { SERVICE_TOKEN_FILE: join(dir, 'missing') })).toThrow(
+        `SERVICE_TOKEN_FILE: cannot read ${join(dir, 'missing')}: ENOENT`,
+      );
+      expect(() => parseEnv({ SERVICE_TOKEN_FILE: secretFile() }, { SERVICE_TOKEN_FILE: join(dir, 'empty') })).toThrow(`${join(dir, 'empty')} is empty`);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

@@ -1,7 +1,7 @@
 // The platform's public face: every service imports from here, never from the files behind it.
 // Test helpers live apart, in ./testing/index.ts.
 
-export { authEnv, bool, commonEnv, ConfigError, int, list, oneOf, optionalStr, optionalUrl, parseEnv, port, str, url, type EnvVar } from './config.js';
+export { authEnv, bool, commonEnv, ConfigError, int, list, oneOf, optionalStr, optionalUrl, parseEnv, port, secretFile, str, url, type EnvVar } from './config.js';
 export { createLogger, messageLogger, silentLogger, type Logger, type LoggerSettings, type MessageLogContext } from './logging.js';
 export {
   AlreadyExistsError,

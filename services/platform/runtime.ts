@@ -262,7 +262,7 @@ export async function startService(
   const runtime = await startRuntime({
     service,
     auth,
-    ...(config.SERVICE_TOKEN ? { serviceAuthorization: `Bearer ${config.SERVICE_TOKEN}` } : {}),
+    ...(config.SERVICE_TOKEN || config.SERVICE_TOKEN_FILE ? { serviceAuthorization: `Bearer ${config.SERVICE_TOKEN ?? config.SERVICE_TOKEN_FILE}` } : {}),
     natsUrl: config.NATS_URL,
     natsCredentials: { user: config.NATS_USER, password: config.NATS_PASSWORD, nkeySeed: config.NATS_NKEY_SEED },
     mongodbUri: config.MONGODB_URI,

@@ -96,6 +96,38 @@ describe('docker-compose.yml', () => {
     expect(final).not.toMatch(/^COPY (services|tests|gateway|scripts) /m);
   });
 
+  it('checks tokens against the issuer on the compose network, each service calling with its own token file', () => {
+    const issuer = compose.services.issuer;
+    expect(issuer?.ports).toBeUndefined();
+    expect(issuer?.environment?.AUTH_DIR).toBe('/auth');
+    expect(issuer?.volumes).toContain('auth:/auth');
+    expect(compose.volumes).toHaveProperty('auth');
+    const jwks = `${issuer?.environment?.AUTH_ISSUER}/.well-known/jwks.json`;
+    expect(issuer?.healthcheck?.test.join(' ')).toContain(`127.0.0.1:${issuer?.environment?.ISSUER_PORT}/.well-known/jwks.json`);
+    for (const name of [...serviceTable.map((s) => s.name), gatewayProcess.name]) {
+      const service = compose.services[name];
+      expect(service?.environment?.AUTH_JWKS_URL, name).toBe(jwks);
+      expect(service?.environment?.AUTH_ISSUER, name).toBe(issuer?.environment?.AUTH_ISSUER);
+      expect(service?.environment?.AUTH_DISABLED, name).toBeUndefined();
+      expect(service?.depends_on?.issuer?.condition, name).toBe('service_healthy');
+    }
+    for (const { name } of serviceTable) {
+      expect(compose.services[name]?.environment?.SERVICE_TOKEN_FILE, name).toBe(`/auth/tokens/${name}`);
+      expect(compose.services[name]?.volumes, name).toContain('auth:/auth:ro');
+    }
+  });
+
+  it('starts every one-off and helper container from a script the build compiles', () => {
+    for (const [name, service] of Object.entries(compose.services)) {
+      const entrypoint = (service as { entrypoint?: string[] }).entrypoint;
+      if (!entrypoint || service.build !== '.') continue;
+      expect(entrypoint[0], name).toBe('node');
+      const script = /^dist\/(.+)\.js$/.exec(entrypoint[1] ?? '')?.[1];
+      expect(script, `${name} runs ${entrypoint[1]}`).toBeDefined();
+      expect(existsSync(new URL(`../../${script}.ts`, import.meta.url)), `${script}.ts`).toBe(true);
+    }
+  });
+
   it('compiles every folder the processes load code from, and no tests', () => {
     const dockerfile = readFileSync(new URL('../../Dockerfile', import.meta.url), 'utf8');
     for (const folder of ['generated', 'services', 'scripts', 'gateway']) {

@@ -8,10 +8,17 @@ import WebSocket from 'ws';
 import { waitFor } from '../../services/platform/testing/index.js';
 
 const gateway = process.env.COMPOSE_GATEWAY_URL ?? 'http://localhost:4000/graphql';
+// Signed by the stack's issuer (scripts/test-compose.sh: docker compose exec issuer ... token.js).
+const tokens = { admin: process.env.COMPOSE_ADMIN_TOKEN, customer: process.env.COMPOSE_CUSTOMER_TOKEN };
+if (!tokens.admin || !tokens.customer) throw new Error('COMPOSE_ADMIN_TOKEN and COMPOSE_CUSTOMER_TOKEN must be set (npm run test:compose sets them)');
 let n = 0;
 
-async function gql<T>(query: string, variables: Record<string, unknown> = {}): Promise<T> {
-  const response = await fetch(gateway, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ query, variables }) });
+async function gql<T>(query: string, variables: Record<string, unknown> = {}, as: keyof typeof tokens = 'customer'): Promise<T> {
+  const response = await fetch(gateway, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', authorization: `Bearer ${tokens[as]}` },
+    body: JSON.stringify({ query, variables }),
+  });
   const answer = (await response.json()) as { data?: T; errors?: unknown[] };
   if (answer.errors?.length || !answer.data) throw new Error(`GraphQL errors: ${JSON.stringify(answer.errors)}`);
   return answer.data;
@@ -41,7 +48,7 @@ describe('the compose stack, through the gateway', () => {
   it('runs the saga to COMPLETED and shows the order in the query service at the version placed', async () => {
     await gql(`mutation($input: CreateProductInput!) { createProduct(input: $input) { sku } }`, {
       input: { sku, name: 'Compose tea', price: { amountMinor: 450, currency: 'EUR' }, onHand: 10 },
-    });
+    }, 'admin');
     const placed = await placeOrder(sku);
     const status = await waitFor(
       'the order to complete',
@@ -62,7 +69,12 @@ describe('the compose stack, through the gateway', () => {
 
   it('streams an order\'s statuses over a subscription until COMPLETED', async () => {
     const placed = await placeOrder(sku);
-    const client = createClient({ url: gateway.replace(/^http/, 'ws'), webSocketImpl: WebSocket, retryAttempts: 0 });
+    const client = createClient({
+      url: gateway.replace(/^http/, 'ws'),
+      webSocketImpl: WebSocket,
+      retryAttempts: 0,
+      connectionParams: { authorization: `Bearer ${tokens.customer}` },
+    });
     try {
       const statuses: string[] = [];
       for await (const result of client.iterate<{ orderStatusChanged: { status: string } }>({

@@ -78,8 +78,12 @@ export interface JwksServer {
   close(): Promise<void>;
 }
 
-/** Serves the key's public half at `/.well-known/jwks.json` on `host` (default loopback). */
-export async function serveJwks(key: SigningKey, options: { port: number; host?: string }): Promise<JwksServer> {
+/**
+ * Serves the key's public half at `/.well-known/jwks.json` on `host` (default loopback). `issuer`
+ * is the name the others know it by (default `http://127.0.0.1:<port>`; in compose
+ * `http://issuer:4010`).
+ */
+export async function serveJwks(key: SigningKey, options: { port: number; host?: string; issuer?: string }): Promise<JwksServer> {
   const body = JSON.stringify({ keys: [key.publicJwk] });
   const server = createServer((req, res) => {
     if (req.method === 'GET' && req.url === '/.well-known/jwks.json') {
@@ -94,7 +98,7 @@ export async function serveJwks(key: SigningKey, options: { port: number; host?:
     server.listen(options.port, host, resolve);
   });
   const port = (server.address() as AddressInfo).port;
-  const issuer = `http://127.0.0.1:${port}`;
+  const issuer = options.issuer ?? `http://127.0.0.1:${port}`;
   return {
     jwksUrl: `${issuer}/.well-known/jwks.json`,
     issuer,
