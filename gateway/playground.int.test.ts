@@ -92,7 +92,7 @@ describe('the playground page', () => {
 });
 
 describe('in a browser', () => {
-  it('runs a subscription over the WebSocket and shows each value as it arrives', async () => {
+  it('runs a subscription over the WebSocket and keeps every value in the pane, newest first', async () => {
     const page = await browser.newPage();
     const foreign = foreignRequests(page, baseUrl);
     const sockets: string[] = [];
@@ -103,9 +103,12 @@ describe('in a browser', () => {
     await runOperation(page);
     await waitForResult(page, '"countdown": 0');
 
-    const shown = (await results.all()).filter((text, i, all) => text !== '' && text !== all[i - 1]);
-    const values = shown.map((text) => (JSON.parse(text) as { data: { countdown: number } }).data.countdown);
-    expect(values).toEqual([3, 2, 1, 0]);
+    type Pane = { received: number; updates: { data: { countdown: number } }[] };
+    const final = JSON.parse(await resultText(page)) as Pane;
+    expect(final).toEqual({ received: 4, updates: [0, 1, 2, 3].map((countdown) => ({ data: { countdown } })) });
+    // Each value was shown as it arrived: every pane held the values so far.
+    const shown = (await results.all()).filter((text, i, all) => text !== '' && text !== all[i - 1]).map((text) => JSON.parse(text) as Pane);
+    for (const pane of shown) expect(pane.updates.map((u) => u.data.countdown)).toEqual([3, 2, 1, 0].slice(0, pane.received).reverse());
     expect(sockets).toEqual([`${baseUrl.replace('http', 'ws')}/graphql`]);
     expect(foreign).toEqual([]);
     await page.close();

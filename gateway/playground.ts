@@ -134,10 +134,38 @@ const startScript = `(() => {
     current = { authorization, ws, fetch: GraphiQL.createFetcher({ url: httpUrl, wsClient: ws }) };
     return current.fetch;
   };
+  // GraphiQL shows only the latest result of an operation; for a subscription the pane shows every
+  // update instead, newest first (the last 100), with how many have arrived.
+  const isSubscription = (request) => {
+    const source = String(request.query || '').replace(/#[^\\n]*/g, '');
+    const name = String(request.operationName || '').replace(/[^A-Za-z0-9_]/g, '');
+    return name ? new RegExp('\\\\bsubscription\\\\s+' + name + '\\\\b').test(source) : /^\\s*subscription\\b/.test(source);
+  };
+  const withHistory = (result) => {
+    if (!result || typeof result[Symbol.asyncIterator] !== 'function') return result;
+    const inner = result[Symbol.asyncIterator]();
+    const updates = [];
+    let received = 0;
+    // A plain iterator, not an async generator: stopping it must reach the socket at once, not
+    // wait for the next update to arrive.
+    return {
+      [Symbol.asyncIterator]() { return this; },
+      async next() {
+        const step = await inner.next();
+        if (step.done) return step;
+        received += 1;
+        updates.unshift(step.value);
+        if (updates.length > 100) updates.pop();
+        return { done: false, value: { received, updates: updates.slice() } };
+      },
+      return(value) { return inner.return ? inner.return(value) : Promise.resolve({ done: true, value }); },
+    };
+  };
   const fetcher = (request, options) => {
     const headers = (options && options.headers) || {};
     const key = Object.keys(headers).find((k) => k.toLowerCase() === 'authorization');
-    return fetcherFor(key ? headers[key] : undefined)(request, options);
+    const result = fetcherFor(key ? headers[key] : undefined)(request, options);
+    return isSubscription(request) ? Promise.resolve(result).then(withHistory) : result;
   };
   const root = ReactDOM.createRoot(document.getElementById('playground'));
   root.render(React.createElement(GraphiQL, {
