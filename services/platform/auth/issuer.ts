@@ -2,7 +2,7 @@
 // kept in `<dir>/signing-key.json`, its public half served as a JWKS over HTTP on loopback, and
 // `mintToken` to sign tokens with it. A production deployment points AUTH_JWKS_URL at its real
 // identity provider instead; nothing else changes.
-import { randomUUID } from 'node:crypto';
+import { randomUUID, type webcrypto } from 'node:crypto';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -12,7 +12,7 @@ import type { Role } from './caller.js';
 
 /** The issuer's key: the private key signs, the public JWK is served. */
 export interface SigningKey {
-  readonly privateKey: CryptoKey;
+  readonly privateKey: webcrypto.CryptoKey;
   readonly publicJwk: JWK;
 }
 
@@ -33,7 +33,7 @@ const alg = 'ES256';
 
 async function fromJwk(privateJwk: JWK): Promise<SigningKey> {
   const { d: _d, ...publicJwk } = privateJwk;
-  return { privateKey: (await importJWK(privateJwk, alg)) as CryptoKey, publicJwk: { ...publicJwk, alg, use: 'sig' } };
+  return { privateKey: (await importJWK(privateJwk, alg)) as webcrypto.CryptoKey, publicJwk: { ...publicJwk, alg, use: 'sig' } };
 }
 
 /** The key in `dir`, or undefined when there is none yet. */
