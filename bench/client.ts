@@ -1,8 +1,9 @@
 // Every call the bench makes into the system, in one place: gRPC to orders and inventory, HTTP to
-// the gateway. When the system requires authentication, the credentials go into `callSettings`
-// and `httpHeaders` below and nowhere else.
+// the gateway. Each order is placed by its customer, with that customer's bearer token (minted
+// once per customer); the catalog is set up with an admin's.
 import { InventoryServiceService } from '../generated/orderflow/inventory/v1/inventory_service.js';
 import { OrderServiceService } from '../generated/orderflow/orders/v1/orders_service.js';
+import { Metadata } from '@grpc/grpc-js';
 import { grpcClient, type CallSettings } from '../services/platform/index.js';
 
 /** The product every bench order buys, one unit at a time. */
@@ -38,25 +39,43 @@ export interface BenchClient {
   close(): void;
 }
 
-export function connectBench(targets: { orders: string; inventory: string; gatewayUrl: string }): BenchClient {
+/** `Bearer <token>` values: an admin's, and a customer's by id. */
+export interface BenchCredentials {
+  admin: string;
+  customer(customerId: string): Promise<string>;
+}
+
+export function connectBench(targets: { orders: string; inventory: string; gatewayUrl: string }, credentials: BenchCredentials): BenchClient {
   const orders = grpcClient(OrderServiceService, targets.orders, { deadlineMs: 30_000 });
-  const inventory = grpcClient(InventoryServiceService, targets.inventory, { deadlineMs: 30_000 });
+  const inventory = grpcClient(InventoryServiceService, targets.inventory, { deadlineMs: 30_000, authorization: credentials.admin });
   const callSettings: CallSettings = {};
-  const httpHeaders: Record<string, string> = { 'content-type': 'application/json' };
+  const customers = new Map<string, Promise<string>>();
+  const customerToken = (customerId: string) => {
+    let token = customers.get(customerId);
+    if (!token) customers.set(customerId, (token = credentials.customer(customerId)));
+    return token;
+  };
+  const asCustomer = async (customerId: string): Promise<CallSettings> => {
+    const metadata = new Metadata();
+    metadata.set('authorization', await customerToken(customerId));
+    return { metadata };
+  };
   let created: Promise<void> | undefined;
 
   return {
     async placeOrder(key) {
-      const { order } = await orders.placeOrder({ ...orderFields(key), shippingAddress: address }, callSettings);
+      const fields = orderFields(key);
+      const { order } = await orders.placeOrder({ ...fields, shippingAddress: address }, await asCustomer(fields.customerId));
       if (!order) throw new Error('PlaceOrder answered without an order');
       return order.id;
     },
     async placeOrderGraphQL(key) {
       const { line2: _l2, region: _r, ...shippingAddress } = address;
+      const fields = orderFields(key);
       const response = await fetch(targets.gatewayUrl, {
         method: 'POST',
-        headers: httpHeaders,
-        body: JSON.stringify({ query: placeOrderMutation, variables: { input: { ...orderFields(key), shippingAddress } } }),
+        headers: { 'content-type': 'application/json', authorization: await customerToken(fields.customerId) },
+        body: JSON.stringify({ query: placeOrderMutation, variables: { input: { ...fields, shippingAddress } } }),
       });
       const answer = (await response.json()) as { data?: { placeOrder?: { order?: { id?: string } } }; errors?: unknown[] };
       const id = answer.data?.placeOrder?.order?.id;

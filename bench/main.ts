@@ -45,7 +45,10 @@ async function run(system: RunningSystem, nats: Nats): Promise<Omit<BenchReport,
 
   phase(`starting the services and the gateway (${system.runtime === 'tsx' ? 'TypeScript through tsx: no compiled build' : 'compiled, dist/'})`);
   await system.startServices(say);
-  const client = connectBench({ orders: system.ordersTarget, inventory: system.inventoryTarget, gatewayUrl: system.gatewayUrl });
+  const client = connectBench(
+    { orders: system.ordersTarget, inventory: system.inventoryTarget, gatewayUrl: system.gatewayUrl },
+    { admin: await system.issuer.admin(), customer: (id) => system.issuer.customer(id) },
+  );
   const watch = watchCompletions(nats.nc);
   try {
     // Enough stock for everything but the sustained phases, which restock before they start.

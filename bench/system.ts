@@ -11,6 +11,7 @@ import { fileURLToPath } from 'node:url';
 import { HealthCheckResponse_ServingStatus, HealthService } from '../generated/grpc/health/v1/health.js';
 import { subgraphUrlVariable, type SubgraphName } from '../gateway/config.js';
 import { grpcClient } from '../services/platform/index.js';
+import { startTestIssuer, type TestIssuer } from '../services/platform/testing/issuer.js';
 import { freePort, launchNatsServer, stopProcess } from '../services/platform/testing/nats-server.js';
 import { waitFor } from '../services/platform/testing/wait.js';
 import { gatewayProcess, serviceTable } from '../scripts/services.js';
@@ -41,6 +42,8 @@ export interface RunningSystem {
   inventoryTarget: string;
   /** `http://127.0.0.1:<port>/graphql` */
   gatewayUrl: string;
+  /** The token issuer every process verifies against, as npm start's development issuer is. */
+  issuer: TestIssuer;
   /** nats-server, every service and the gateway. */
   processes(): SystemProcess[];
   /** Fails with the process's last output when any process has exited. */
@@ -102,6 +105,8 @@ export async function startBroker(options: SystemOptions): Promise<RunningSystem
   const natsPort = await freePort();
   const nats = await launchNatsServer(natsPort, storeDir);
   const natsUrl = `nats://127.0.0.1:${natsPort}`;
+  // Identity as npm start runs it: every process verifies tokens, each service calls with its own.
+  const issuer = await startTestIssuer();
   const children: Child[] = [];
   let stopping = false;
 
@@ -162,6 +167,7 @@ export async function startBroker(options: SystemOptions): Promise<RunningSystem
     ordersTarget: grpcTarget('orders'),
     inventoryTarget: grpcTarget('inventory'),
     gatewayUrl: `http://127.0.0.1:${gatewayPort}/graphql`,
+    issuer,
     processes: () => [
       { name: 'nats-server', pid: nats.pid!, warnings: 0, lastWarnings: [], output: '' },
       ...children.map((c) => ({ name: c.name, pid: c.child.pid!, warnings: c.warnings, lastWarnings: c.lastWarnings, output: c.output })),
@@ -182,6 +188,8 @@ export async function startBroker(options: SystemOptions): Promise<RunningSystem
           METRICS_HOST: '127.0.0.1',
           METRICS_PORT: String(p.metrics),
           ...targets,
+          ...issuer.env,
+          SERVICE_TOKEN: await issuer.token({ subject: s.name, roles: ['service'], expiresIn: '7d' }),
         });
       }
       for (const s of serviceTable) {
@@ -194,6 +202,7 @@ export async function startBroker(options: SystemOptions): Promise<RunningSystem
         GATEWAY_PORT: String(gatewayPort),
         METRICS_HOST: '127.0.0.1',
         METRICS_PORT: String(gatewayMetricsPort),
+        ...issuer.env,
         ...Object.fromEntries(serviceTable.map((s) => [subgraphUrlVariable(s.name as SubgraphName), `http://127.0.0.1:${ports.get(s.name)!.graphql}/graphql`])),
       });
       // The gateway answers /healthz once it composed the supergraph from every subgraph.
@@ -211,6 +220,7 @@ export async function startBroker(options: SystemOptions): Promise<RunningSystem
       stopping = true;
       await Promise.all([...children].reverse().map((c) => stopProcess(c.child, 'SIGTERM')));
       await stopProcess(nats, 'SIGTERM');
+      await issuer.close();
       if (options.keep) {
         process.stdout.write(`kept: NATS store ${storeDir}, data ${dataDir}\n`);
       } else {
