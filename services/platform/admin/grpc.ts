@@ -28,8 +28,8 @@ export interface AdminDependencies {
 const defaultPageSize = 50;
 const maxPageSize = 500;
 
-/** A page token is the sequence of the last letter on the previous page. */
-const encodePageToken = (seq: number) => Buffer.from(`dl:${seq}`).toString('base64url');
+/** A page token is the sequence of the last letter on the previous page: a listing resumes after it. */
+export const deadLetterPageToken = (seq: number) => Buffer.from(`dl:${seq}`).toString('base64url');
 function decodePageToken(token: string): number | undefined {
   const match = /^dl:(\d+)$/.exec(Buffer.from(token, 'base64url').toString());
   return match ? Number(match[1]) : undefined;
@@ -92,7 +92,7 @@ export function adminGrpc(deps: AdminDependencies): ServiceBinding {
           const found = await listDeadLetters(nats, { filter: toFilter(request.filter), afterSeq, limit: size + 1 });
           const page = found.slice(0, size);
           const last = page.at(-1);
-          return { deadLetters: page.map(toMessage), nextPageToken: found.length > size && last ? encodePageToken(last.seq) : '' };
+          return { deadLetters: page.map(toMessage), nextPageToken: found.length > size && last ? deadLetterPageToken(last.seq) : '' };
         },
         async redriveDeadLetter(request, ctx) {
           guard(ctx);
