@@ -6,9 +6,11 @@
 import { mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { status, type ServiceError } from '@grpc/grpc-js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { OrderStatus } from '../../generated/orderflow/orders/v1/order.js';
-import { Events, redriveStream } from '../../services/platform/index.js';
+import { AdminServiceService } from '../../generated/orderflow/platform/v1/admin_service.js';
+import { Events, grpcClient, redriveStream } from '../../services/platform/index.js';
 import { waitFor } from '../../services/platform/testing/index.js';
 import { startGatewaySystem, type GatewayClient, type GatewaySystem } from './harness/gateway.js';
 
@@ -160,6 +162,19 @@ describe('dead letters over GraphQL', () => {
     expect(notASequence).toMatchObject({ extensions: { code: 'BAD_USER_INPUT', fieldViolations: [{ field: 'sequence', path: ['sequence'] }] } });
     const unknown = await refused(`mutation { redriveDeadLetter(sequence: "999999") { deadLetter { sequence } } }`);
     expect(unknown).toMatchObject({ message: 'dead letter "999999" not found', extensions: { code: 'NOT_FOUND' } });
+  });
+
+  it("is answered by query alone: another process's AdminService, whose NATS user may not read them, says where to ask", async () => {
+    const orders = grpcClient(AdminServiceService, gs.system.address('orders'), { authorization: gs.system.adminAuthorization });
+    try {
+      const error = await orders.listDeadLetters({ filter: undefined, pageSize: 0, pageToken: '' }).then(
+        () => undefined,
+        (err: ServiceError) => err,
+      );
+      expect(error).toMatchObject({ code: status.FAILED_PRECONDITION, details: expect.stringContaining("query service's AdminService") });
+    } finally {
+      orders.close();
+    }
   });
 
   it('redrives them, once the mailbox is repaired, to notifications alone: each e-mail is sent once', async () => {
