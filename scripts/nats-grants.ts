@@ -28,8 +28,15 @@ export const natsGrants: readonly NatsGrant[] = Object.freeze([
   { user: 'payments', publishes: eventsOf('payments'), durables: [{ stream: 'PAYMENTS_COMMANDS', durable: paymentsCommandsConsumer }] },
   { user: 'shipping', publishes: eventsOf('shipping'), durables: [{ stream: 'SHIPPING_COMMANDS', durable: shippingCommandsConsumer }] },
   { user: 'notifications', publishes: eventsOf('notifications'), durables: durables(notificationStreams) },
-  // Rebuilds replay a read model's streams through ordered consumers.
-  { user: 'query', publishes: [], durables: durables(projectionConsumers), reads: [...new Set(projectionConsumers.map((c) => c.stream))] },
+  // Rebuilds replay a read model's streams through ordered consumers. Query also answers the
+  // operators' dead letters for the whole system (GraphQL deadLetters, redriveDeadLetter(s)).
+  {
+    user: 'query',
+    publishes: [],
+    durables: durables(projectionConsumers),
+    reads: [...new Set(projectionConsumers.map((c) => c.stream))],
+    operatesDeadLetters: true,
+  },
   // Subscriptions follow the orders' events through ordered consumers.
   { user: 'gateway', publishes: [], durables: [], reads: [orderEventsStream] },
 ]);

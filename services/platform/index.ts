@@ -146,7 +146,7 @@ export {
   type SubgraphDefinition,
   type SubgraphServer,
 } from './graphql/index.js';
-export { adminGrpc, type AdminDependencies } from './admin/index.js';
+export { adminGrpc, deadLetterResolvers, deadLetterTypeDefs, type AdminDependencies } from './admin/index.js';
 export { Lifecycle } from './lifecycle.js';
 export {
   runMain,

@@ -1,5 +1,5 @@
 // The query subgraph: the Customer entity with its order history, and sales analytics, read from
-// the read models. Orders are returned as Order references, so a client selects any Order field
+// the read models; and, for operators, the system's dead letters (platform/admin/subgraph.ts). Orders are returned as Order references, so a client selects any Order field
 // and the gateway fetches them from the orders subgraph in one batch. Every query accepts
 // `readAfter` (an order id and the version a mutation returned): it waits, bounded, until the
 // read model has caught up with that write.
@@ -7,7 +7,16 @@ import type { Duration } from '../../generated/google/protobuf/duration.js';
 import { OrderStatus } from '../../generated/orderflow/orders/v1/order.js';
 import { QueryServiceService, type DailySales, type ReadAfter } from '../../generated/orderflow/query/v1/query_service.js';
 import { GraphQLError } from 'graphql';
-import { connection, grpcClient, protoEnum, pageSize, viaGrpc, type SubgraphDefinition } from '../platform/index.js';
+import {
+  connection,
+  deadLetterResolvers,
+  deadLetterTypeDefs,
+  grpcClient,
+  protoEnum,
+  pageSize,
+  viaGrpc,
+  type SubgraphDefinition,
+} from '../platform/index.js';
 import { encodePageToken } from './grpc.js';
 
 const typeDefs = /* GraphQL */ `
@@ -108,6 +117,8 @@ const counts = <K extends string>(key: K, map: Record<string, number>) =>
 
 export function querySubgraph(grpcTarget: string): SubgraphDefinition<QueryContext> {
   const client = grpcClient(QueryServiceService, grpcTarget);
+  // Every process sees every dead letter; this subgraph answers for the whole system.
+  const deadLetters = deadLetterResolvers(grpcTarget);
   const readAfterNaming = { rename: { read_after: 'readAfter' } };
   const loadCustomer = async (ctx: QueryContext, customerId: string, readAfter: ReadAfter | undefined) => {
     try {
@@ -122,9 +133,12 @@ export function querySubgraph(grpcTarget: string): SubgraphDefinition<QueryConte
     }
   };
   return {
-    typeDefs,
+    typeDefs: `${typeDefs}\n${deadLetterTypeDefs}`,
     context: () => ({ client }),
-    close: () => client.close(),
+    close: () => {
+      client.close();
+      deadLetters.close();
+    },
     resolvers: {
       OrderStatus: protoEnum(OrderStatus, 'ORDER_STATUS_'),
       Query: {
@@ -137,7 +151,10 @@ export function querySubgraph(grpcTarget: string): SubgraphDefinition<QueryConte
           );
           return analytics;
         },
+        ...deadLetters.Query,
       },
+      Mutation: deadLetters.Mutation,
+      DeadLetter: deadLetters.DeadLetter,
       Customer: {
         __resolveReference: (ref: { id: string }, ctx: QueryContext) => loadCustomer(ctx, ref.id, undefined),
         id: (c: CustomerParent) => c.customerId,

@@ -71,6 +71,7 @@ const graphqlExamples = (): Record<string, { query: string; variables?: Record<s
   'Query.notifications': { query: `{ notifications(customerId: "cus_id_a") { nodes { id } } }` },
   'Query.customer': { query: `{ customer(id: "cus_id_a") { id } }` },
   'Query.analytics': { query: `{ analytics { totals { day } } }` },
+  'Query.deadLetters': { query: `{ deadLetters(first: 5) { nodes { sequence consumer } pageInfo { hasNextPage } } }` },
   'Mutation.placeOrder': { query: placeOrder, variables: { input: orderInput('cus_id_a', `walk-${Math.random()}`) } },
   'Mutation.cancelOrder': { query: `mutation($id: ID!) { cancelOrder(orderId: $id) { version } }`, variables: { id: cancellable } },
   'Mutation.createProduct': {
@@ -81,6 +82,9 @@ const graphqlExamples = (): Record<string, { query: string; variables?: Record<s
   'Mutation.updatePrice': { query: `mutation { updatePrice(sku: "ID-TEA", price: { amountMinor: 450, currency: "EUR" }) { sku } }` },
   'Mutation.dispatchShipment': { query: `mutation($id: ID!) { dispatchShipment(orderId: $id) { status } }`, variables: { id: ownOrder } },
   'Mutation.confirmDelivery': { query: `mutation($id: ID!) { confirmDelivery(orderId: $id) { status } }`, variables: { id: ownOrder } },
+  // No dead letter has this sequence or consumer: an admin's call is NOT_FOUND or redrives nothing.
+  'Mutation.redriveDeadLetter': { query: `mutation { redriveDeadLetter(sequence: "999999") { deadLetter { sequence } } }` },
+  'Mutation.redriveDeadLetters': { query: `mutation { redriveDeadLetters(filter: { consumer: "no-such-consumer" }) { redriven { sequence } } }` },
   // after: "0" replays from the stream's start without looking up the placement (which needs nats-server 2.10).
   'Subscription.orderStatusChanged': { query: `subscription($id: ID!) { orderStatusChanged(orderId: $id, after: "0") { status } }`, variables: { id: ownOrder } },
   'Subscription.orderUpdates': { query: `subscription { orderUpdates(customerId: "cus_id_a", after: "0") { status } }` },

@@ -1,6 +1,7 @@
 // orderflow.platform.v1.AdminService: what an operator can do about messages that failed. Every
 // process serves it (runtime.serveGrpc adds it). Every method is `admin` in the access table
 // (auth/policy.ts), and each handler checks the caller's admin role again with `requireAdmin`.
+import { PermissionViolationError } from '@nats-io/nats-core';
 import {
   AdminServiceService,
   type DeadLetter as DeadLetterMessage,
@@ -8,7 +9,7 @@ import {
   type ParkedCommit as ParkedCommitMessage,
 } from '../../../generated/orderflow/platform/v1/admin_service.js';
 import { requireAdmin } from '../auth/caller.js';
-import { NotFoundError, UnavailableError } from '../errors.js';
+import { IllegalStateError, NotFoundError, UnavailableError } from '../errors.js';
 import type { OutboxRelay, ParkedSummary } from '../eventstore/index.js';
 import { implement, type CallContext } from '../grpc/handlers.js';
 import type { ServiceBinding } from '../grpc/server.js';
@@ -28,8 +29,8 @@ export interface AdminDependencies {
 const defaultPageSize = 50;
 const maxPageSize = 500;
 
-/** A page token is the sequence of the last letter on the previous page. */
-const encodePageToken = (seq: number) => Buffer.from(`dl:${seq}`).toString('base64url');
+/** A page token is the sequence of the last letter on the previous page: a listing resumes after it. */
+export const deadLetterPageToken = (seq: number) => Buffer.from(`dl:${seq}`).toString('base64url');
 function decodePageToken(token: string): number | undefined {
   const match = /^dl:(\d+)$/.exec(Buffer.from(token, 'base64url').toString());
   return match ? Number(match[1]) : undefined;
@@ -69,6 +70,22 @@ function toParkedMessage(commit: ParkedSummary): ParkedCommitMessage {
   };
 }
 
+/**
+ * Runs a dead-letter operation; a process whose NATS user is not granted the dead-letter stream
+ * (only query's is: `operatesDeadLetters`) says where to ask instead of failing as INTERNAL.
+ */
+async function operatingDeadLetters<T>(operation: () => Promise<T>): Promise<T> {
+  try {
+    return await operation();
+  } catch (err) {
+    const denied = err instanceof PermissionViolationError || (err instanceof Error && err.cause instanceof PermissionViolationError);
+    if (!denied) throw err;
+    throw new IllegalStateError("this process's NATS user may not operate dead letters: ask the query service's AdminService, or GraphQL deadLetters", {
+      cause: err,
+    });
+  }
+}
+
 export function adminGrpc(deps: AdminDependencies): ServiceBinding {
   const { nats } = deps;
   const guard = (ctx: CallContext) => requireAdmin(ctx.caller, 'AdminService');
@@ -89,15 +106,15 @@ export function adminGrpc(deps: AdminDependencies): ServiceBinding {
           violations.throwIfAny();
           const size = request.pageSize || defaultPageSize;
           // One more than the page tells whether another page follows.
-          const found = await listDeadLetters(nats, { filter: toFilter(request.filter), afterSeq, limit: size + 1 });
+          const found = await operatingDeadLetters(() => listDeadLetters(nats, { filter: toFilter(request.filter), afterSeq, limit: size + 1 }));
           const page = found.slice(0, size);
           const last = page.at(-1);
-          return { deadLetters: page.map(toMessage), nextPageToken: found.length > size && last ? encodePageToken(last.seq) : '' };
+          return { deadLetters: page.map(toMessage), nextPageToken: found.length > size && last ? deadLetterPageToken(last.seq) : '' };
         },
         async redriveDeadLetter(request, ctx) {
           guard(ctx);
           new Violations().integer('sequence', request.sequence, { min: 1 }).throwIfAny();
-          const letter = await redriveDeadLetter(nats, request.sequence);
+          const letter = await operatingDeadLetters(() => redriveDeadLetter(nats, request.sequence));
           if (!letter) throw new NotFoundError('dead letter', String(request.sequence));
           ctx.log.info({ deadLetter: letter.seq, stream: letter.stream, consumer: letter.consumer, orderId: letter.orderId }, 'dead letter redriven');
           return { deadLetter: toMessage(letter) };
@@ -109,7 +126,7 @@ export function adminGrpc(deps: AdminDependencies): ServiceBinding {
           if (request.all && !isEmpty(filter)) violations.add('all', 'must not be set together with a filter');
           if (!request.all && isEmpty(filter)) violations.add('filter', 'must name a consumer, stream, type or order id, or set all to redrive every dead letter');
           violations.throwIfAny();
-          const redriven = await redriveDeadLetters(nats, filter);
+          const redriven = await operatingDeadLetters(() => redriveDeadLetters(nats, filter));
           ctx.log.info({ filter, redriven: redriven.length }, 'dead letters redriven');
           return { redriven: redriven.map(toMessage) };
         },

@@ -23,6 +23,7 @@ export const graphqlPolicy = {
     notifications: 'own',
     customer: 'own',
     analytics: 'admin',
+    deadLetters: 'admin',
   },
   Mutation: {
     placeOrder: 'own',
@@ -32,6 +33,8 @@ export const graphqlPolicy = {
     updatePrice: 'admin',
     dispatchShipment: 'admin',
     confirmDelivery: 'admin',
+    redriveDeadLetter: 'admin',
+    redriveDeadLetters: 'admin',
   },
   Subscription: {
     orderStatusChanged: 'own',

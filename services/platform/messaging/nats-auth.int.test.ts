@@ -10,7 +10,7 @@ import { Events, encodeMessage, streams } from '../contracts.js';
 import { silentLogger } from '../logging.js';
 import { startNatsServer, type TestNatsServer } from '../testing/nats-server.js';
 import { adminUser, generateNatsAuth, inboxPrefixOf, passwordVariableOf, serverAuthConfig, type GeneratedNatsAuth } from './nats-auth.js';
-import { connectNats, deadLetterStream, ensureStream, StreamNotProvisionedError, type Nats } from './nats.js';
+import { connectNats, deadLetterStream, ensureStream, redriveStream, StreamNotProvisionedError, type Nats } from './nats.js';
 
 // The server runs with the generated users and permissions (nkeys), as `npm start` runs it.
 let dir: string;
@@ -42,7 +42,7 @@ beforeAll(async () => {
   auth = await generateNatsAuth(dir, natsGrants);
   server = await startNatsServer({ configFile: auth.configFile });
   admin = await as(adminUser);
-  for (const spec of [deadLetterStream, ...streams]) await ensureStream(admin.jsm, spec);
+  for (const spec of [deadLetterStream, redriveStream, ...streams]) await ensureStream(admin.jsm, spec);
 });
 
 afterAll(async () => {
@@ -93,6 +93,23 @@ describe('a nats-server with the generated users', () => {
     const payments = await as('payments');
     await payments.jsm.consumers.add('PAYMENTS_COMMANDS', { durable_name: 'payments-commands', ack_policy: AckPolicy.Explicit });
     expect((await payments.jsm.consumers.info('PAYMENTS_COMMANDS', 'payments-commands')).name).toBe('payments-commands');
+  });
+
+  it('lets query, which answers the operators, read, redrive and delete dead letters, and no other service', async () => {
+    await admin.js.publish('deadletter.PAYMENTS_EVENTS.orders-payments', new TextEncoder().encode('letter'), { msgID: 'dl-grant-1' });
+    const seq = (await admin.jsm.streams.info('DEAD_LETTERS')).state.last_seq;
+    const payments = await as('payments');
+    await expect(payments.jsm.streams.getMessage('DEAD_LETTERS', { seq })).rejects.toThrow(/permissions violation/i);
+    await expect(payments.js.publish('redrive.PAYMENTS_EVENTS.orders-payments', new Uint8Array(), { msgID: 'dl-grant-2' })).rejects.toThrow(/permissions violation/i);
+    await expect(payments.jsm.streams.deleteMessage('DEAD_LETTERS', seq, false)).rejects.toThrow(/permissions violation/i);
+
+    const query = await as('query');
+    expect(new TextDecoder().decode((await query.jsm.streams.getMessage('DEAD_LETTERS', { seq }))!.data)).toBe('letter');
+    await query.js.publish('redrive.PAYMENTS_EVENTS.orders-payments', new TextEncoder().encode('letter'), { msgID: 'dl-grant-3' });
+    expect(await query.jsm.streams.deleteMessage('DEAD_LETTERS', seq, false)).toBe(true);
+    // Only dead letters: every other stream's messages stay out of its reach.
+    await expect(query.jsm.streams.deleteMessage('PAYMENTS_EVENTS', 1, false)).rejects.toThrow(/permissions violation/i);
+    await expect(query.jsm.streams.deleteMessage('REDRIVE', 1, false)).rejects.toThrow(/permissions violation/i);
   });
 
   it('checks the provisioned streams as a service, and names the missing one it may not create', async () => {

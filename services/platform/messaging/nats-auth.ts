@@ -5,7 +5,8 @@
 import { chmod, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { nkeyAuthenticator, nkeys, usernamePasswordAuthenticator, type Authenticator } from '@nats-io/nats-core';
-import { redriveStream } from './nats.js';
+import { streams } from '../contracts.js';
+import { deadLetterStream, redriveStream } from './nats.js';
 
 /** A durable pull consumer a user works: its stream and durable name. */
 export interface DurableGrant {
@@ -23,6 +24,12 @@ export interface NatsGrant {
   durables: readonly DurableGrant[];
   /** Streams it reads through ephemeral ordered consumers (any name but another user's durable). */
   reads?: readonly string[];
+  /**
+   * Operates every service's dead letters for operators (AdminService): reads DEAD_LETTERS by
+   * sequence, deletes a letter it redrives, and publishes it on `redrive.<stream>.<durable>`.
+   * Default false.
+   */
+  operatesDeadLetters?: boolean;
 }
 
 /** nats-server permissions of one user. */
@@ -81,6 +88,14 @@ export function permissionsOf(grant: NatsGrant, all: readonly NatsGrant[]): Nats
     allow.add(`deadletter.${redriveStream.name}.${twin}`);
   }
   const deny = new Set<string>(deniedToServices);
+  if (grant.operatesDeadLetters) {
+    allow.add(`${api}.STREAM.MSG.GET.${deadLetterStream.name}`);
+    allow.add(`${api}.STREAM.MSG.DELETE.${deadLetterStream.name}`);
+    allow.add('redrive.>');
+    // A deny wins over every allow: deleting messages stays denied on every stream but DEAD_LETTERS.
+    deny.delete(`${api}.STREAM.MSG.DELETE.>`);
+    for (const stream of [...streams, redriveStream]) deny.add(`${api}.STREAM.MSG.DELETE.${stream.name}`);
+  }
   for (const stream of grant.reads ?? []) {
     for (const subject of consumerOps(stream, '*')) allow.add(subject);
     // Single messages by sequence or last-by-subject (the gateway's cursors and terminal orders).
