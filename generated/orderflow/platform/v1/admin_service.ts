@@ -1489,8 +1489,9 @@ export const RetryParkedCommitResponse: MessageFns<RetryParkedCommitResponse> = 
  * admin's bearer token in the `authorization` metadata (UNAUTHENTICATED without one,
  * PERMISSION_DENIED for a customer's or a service's).
  *
- * Dead letters live in one JetStream stream, so any process lists and redrives all of them. A
- * redriven letter goes to the one durable consumer that failed it (subject
+ * Dead letters live in one JetStream stream, which only the query service's NATS user may read and
+ * redrive from: ask the query service (GraphQL: deadLetters, redriveDeadLetter(s)); the others
+ * answer FAILED_PRECONDITION when their NATS user may not. A redriven letter goes to the one durable consumer that failed it (subject
  * `redrive.<stream>.<durable>`), never to the other consumers of its original subject; it is
  * handled when that consumer's service runs, and dead-lettered anew if it fails again.
  *
