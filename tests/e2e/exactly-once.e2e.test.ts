@@ -1,3 +1,4 @@
+import { status } from '@grpc/grpc-js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Address, OrderItem } from '../../generated/orderflow/common/v1/common.js';
 import { CancellationReason, OrderStatus, type Order } from '../../generated/orderflow/orders/v1/order.js';
@@ -39,6 +40,18 @@ function orderPlan(i: number) {
   };
 }
 
+/** Runs `call` again (up to 5 times, 200 ms apart) while it fails with gRPC UNAVAILABLE. */
+async function withRetriesOnUnavailable<T>(call: () => Promise<T>): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await call();
+    } catch (err) {
+      if (attempt >= 5 || (err as { code?: number }).code !== status.UNAVAILABLE) throw err;
+      await new Promise((resolve) => setTimeout(resolve, 200));
+    }
+  }
+}
+
 let system: System;
 let duplicator: Awaited<ReturnType<typeof startDuplicator>>;
 
@@ -61,14 +74,17 @@ describe('exactly-once effects under duplicates and replicas', () => {
     const placed = await Promise.all(
       plans.map(async (plan, i) => {
         const client = system.orders[i % system.orders.length]!;
-        const { order } = await client.placeOrder({
+        const request = {
           customerId: `cus_${i % 20}`,
           customerEmail: `customer${i % 20}@example.com`,
           items: plan.items,
           shippingAddress: address(plan.country),
           paymentToken: plan.token,
           idempotencyKey: `e2e-${i}`,
-        });
+        };
+        // As a client should: UNAVAILABLE (a dependency too slow under this burst) is retried
+        // with the same idempotency key, which must still place the order once.
+        const { order } = await withRetriesOnUnavailable(() => client.placeOrder(request));
         if (plan.cancel) {
           await client.cancelOrder({ orderId: order!.id, reason: 'changed my mind' }).catch((err: unknown) => {
             // The saga may have finished first: then the cancel is refused, which is correct.
