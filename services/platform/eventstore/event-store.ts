@@ -88,8 +88,11 @@ export function createEventStore(options: EventStoreOptions): EventStore {
     // A commit's id is its stream and first version. Versions are contiguous, so any writer that
     // raced us, or appended since our caller read the stream, already owns `<stream>@<expected+1>`.
     // Only an expected version beyond the head slips past that, hence the head check, which is
-    // needless when a commit is known to end at the expected version (the stream was read there).
-    if (expected > 0 && expectedVersion !== 'any' && cache.head(streamId) !== expected) {
+    // needless when a commit is known to end at the expected version (the stream was read there),
+    // and answered without a query when the stream is known to have moved past it.
+    const known = cache.head(streamId);
+    if (expectedVersion !== 'any' && known !== undefined && known > expected) throw new ConcurrencyError(streamId, expected, known);
+    if (expected > 0 && expectedVersion !== 'any' && known !== expected) {
       const head = await streamVersion(streamId);
       if (head !== expected) throw new ConcurrencyError(streamId, expected, head);
     }
