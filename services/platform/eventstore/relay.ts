@@ -343,9 +343,10 @@ export class OutboxRelay {
 
   /**
    * Marks commits published. Secrets needed only in flight leave the store in the same write, once
-   * they are on the broker. A lone commit is marked through an equality on its id, which MongoDB
-   * answers by the primary key without planning a query (IDHACK), and FerretDB by its id column
-   * instead of a scan.
+   * they are on the broker. Otherwise only a commit still unpublished is marked, so one that
+   * another replica's sweep published as well keeps its first publishedAt. A lone commit, the
+   * usual case (each append wakes the relay), is found by an equality on its id, the cheapest
+   * lookup on any server (FerretDB answers an \$in on _id by scanning the collection).
    */
   async #markPublished(published: CommitDocument[]): Promise<void> {
     const mark = { published: true, publishedAt: new Date() };
@@ -358,8 +359,8 @@ export class OutboxRelay {
         plain.push(c._id);
       }
     }
-    if (plain.length === 1) await this.commits.updateOne({ _id: plain[0]! }, { $set: mark });
-    else if (plain.length > 1) await this.commits.updateMany({ _id: { $in: plain } }, { $set: mark });
+    if (plain.length === 1) await this.commits.updateOne({ _id: plain[0]!, published: false }, { $set: mark });
+    else if (plain.length > 1) await this.commits.updateMany({ _id: { $in: plain }, published: false }, { $set: mark });
   }
 
   /**
