@@ -72,7 +72,7 @@ async function publish<T>(contract: Contract<T>, value: T, orderId: string) {
 async function startProcess(grpcPort: number): Promise<ChildProcess> {
   const child = spawn(process.execPath, ['--import', 'tsx', 'services/notifications/main.ts'], {
     cwd: root,
-    env: { ...process.env, LOG_LEVEL: 'info', NATS_URL: server.url, DATA_DIR: dataDir, GRPC_HOST: '127.0.0.1', AUTH_DISABLED: 'true', GRPC_PORT: String(grpcPort), SMTP_URL: `smtp://127.0.0.1:${smtpPort}` },
+    env: { ...process.env, LOG_LEVEL: 'info', NATS_URL: server.url, DATA_DIR: dataDir, AUTH_DISABLED: 'true', GRPC_HOST: '127.0.0.1', GRPC_PORT: String(grpcPort), SMTP_URL: `smtp://127.0.0.1:${smtpPort}` },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   processes.push(child);

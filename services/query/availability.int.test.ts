@@ -33,7 +33,7 @@ beforeAll(async () => {
   await h.boot();
   queryDir = await mkdtemp(join(tmpdir(), 'orderflow-query-'));
   query = await bootQuery(
-    { NATS_URL: h.natsUrl, DATA_DIR: queryDir, GRPC_HOST: '127.0.0.1', AUTH_DISABLED: 'true', GRPC_PORT: '0', QUERY_CONCURRENCY: '16' },
+    { NATS_URL: h.natsUrl, DATA_DIR: queryDir, AUTH_DISABLED: 'true', GRPC_HOST: '127.0.0.1', GRPC_PORT: '0', QUERY_CONCURRENCY: '16' },
     { logger: silentLogger() },
   );
   const client = h.client();

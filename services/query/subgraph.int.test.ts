@@ -56,7 +56,7 @@ async function graphql<T>(query_: string): Promise<T> {
 beforeAll(async () => {
   nats = await startNatsServer();
   dataDir = await mkdtemp(join(tmpdir(), 'orderflow-query-'));
-  query = await bootQuery({ NATS_URL: nats.url, DATA_DIR: dataDir, GRPC_HOST: '127.0.0.1', AUTH_DISABLED: 'true', GRPC_PORT: '0', GRAPHQL_HOST: '127.0.0.1' }, { logger: silentLogger() });
+  query = await bootQuery({ NATS_URL: nats.url, DATA_DIR: dataDir, AUTH_DISABLED: 'true', GRPC_HOST: '127.0.0.1', GRPC_PORT: '0', GRAPHQL_HOST: '127.0.0.1' }, { logger: silentLogger() });
   const views = query.runtime.store.collection<OrderViewDocument>('order_views');
   await views.insertOne(view('ord-q1', 'cus-chf', OrderStatus.ORDER_STATUS_COMPLETED, { capturedMinor: 1200, completedAt: new Date(placedAt.getTime() + 60_000) }));
   await views.insertOne(view('ord-q2', 'cus-chf', OrderStatus.ORDER_STATUS_COMPLETED, { placedAt: new Date(placedAt.getTime() + 1000), capturedMinor: 1200, completedAt: new Date(placedAt.getTime() + 90_000) }));

@@ -51,8 +51,7 @@ export function readModels(store: DocumentStore) {
     /** Adds an event to its order's view once, then refolds; returns the view. */
     async applyOrderEvent(orderId: string, event: ViewEvent): Promise<OrderViewState> {
       // The event is the same object on every delivery, so $addToSet keeps it once.
-      await orders.updateOne({ _id: orderId }, { $addToSet: { events: event }, $setOnInsert: { folded: 0 } }, { upsert: true });
-      const doc = await orders.findOne({ _id: orderId });
+      const doc = await orders.findOneAndUpdate({ _id: orderId }, { $addToSet: { events: event }, $setOnInsert: { folded: 0 } }, { upsert: true });
       const events = doc?.events ?? [event];
       const state = foldOrderView(orderId, events);
       await orders.updateOne({ _id: orderId, folded: { $lt: events.length } }, { $set: { ...state, folded: events.length } });

@@ -132,5 +132,6 @@ describe('exactly-once effects under duplicates and replicas', () => {
       expect(product.shipped, `${p.sku} shipped`).toBe(shippedByOrders);
       expect(product.onHand + product.shipped, `${p.sku} conserved`).toBe(p.onHand);
     }
-  });
+    // The whole budget: the 180 s the orders get to end, then reading 200 orders and ledgers back.
+  }, 240_000);
 });

@@ -114,6 +114,29 @@ function describeEventStoreContract(engine: string, newTarget: () => Promise<Sto
       expect((await events.readStream('order-1')).map((e) => text(e.data))).toEqual(['a', 'b']);
     });
 
+    it('reads what another writer on the store appended after a read, and refuses an append at the version read then', async () => {
+      const one = await open();
+      const other = await open();
+      await one.append('order-1', 0, [thing('a')]);
+      expect((await one.readStream('order-1')).map((e) => text(e.data))).toEqual(['a']);
+      await other.append('order-1', 1, [thing('b'), thing('c')]);
+      await other.append('order-1', 3, [thing('d')]);
+
+      const stale = one.append('order-1', 1, [thing('lost')]);
+      await expect(stale).rejects.toMatchObject({ name: 'ConcurrencyError', expectedVersion: 1, actualVersion: 4 });
+      expect((await one.readStream('order-1')).map((e) => [e.version, text(e.data)])).toEqual([
+        [1, 'a'],
+        [2, 'b'],
+        [3, 'c'],
+        [4, 'd'],
+      ]);
+      expect((await one.readStream('order-1', { fromVersion: 3 })).map((e) => e.version)).toEqual([3, 4]);
+      await one.append('order-1', 4, [thing('e')]);
+      expect((await other.readStream('order-1')).map((e) => text(e.data))).toEqual(['a', 'b', 'c', 'd', 'e']);
+      // An expected version inside a commit of the other writer's is refused too.
+      await expect(one.append('order-1', 2, [thing('inside')])).rejects.toBeInstanceOf(ConcurrencyError);
+    });
+
     it('lets exactly one of many concurrent writers at one version win', async () => {
       const events = await open();
       await events.append('order-1', 0, [thing('start')]);
@@ -197,8 +220,10 @@ function describeEventStoreContract(engine: string, newTarget: () => Promise<Sto
     it('publishes every event exactly once when the writing process is killed mid-way and restarted', async () => {
       const fixture = fileURLToPath(new URL('./fixtures/append-and-relay.ts', import.meta.url));
       await store.close(); // the writer process owns the store until it dies
+      // The writer opens the test's store: for the embedded engine, without the leg's MONGODB_URI.
+      const { MONGODB_URI: _legUri, ...parentEnv } = process.env;
       const child = spawn(process.execPath, ['--import', 'tsx', fixture, server.url, target.dataDir, '20', '50'], {
-        env: { ...process.env, ...(target.mongodbUri ? { MONGODB_URI: target.mongodbUri } : {}) },
+        env: { ...parentEnv, ...(target.mongodbUri ? { MONGODB_URI: target.mongodbUri } : {}) },
         stdio: ['ignore', 'pipe', 'inherit'],
       });
       let appended = 0;

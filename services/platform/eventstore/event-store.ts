@@ -5,6 +5,7 @@ import type { Logger } from '../logging.js';
 import { subjectFor, type MessagePublisher } from '../messaging/envelope.js';
 import { DuplicateKeyError, type Collection, type DocumentStore } from '../storage/index.js';
 import { OutboxRelay, type RelayOptions } from './relay.js';
+import { StreamCache } from './stream-cache.js';
 import type {
   AppendOptions,
   AppendResult,
@@ -23,6 +24,8 @@ export interface EventStoreOptions {
   /** Collection holding the commit documents. Default `commits`. */
   collection?: string;
   relay?: RelayOptions;
+  /** Streams whose events this process keeps, so reading one again fetches only newer commits. Default 1000; 0 turns it off. */
+  cachedStreams?: number;
 }
 
 /** An append-only store of event streams whose commits double as the outbox. */
@@ -50,6 +53,7 @@ const decode = (b64: string) => new Uint8Array(Buffer.from(b64, 'base64'));
 export function createEventStore(options: EventStoreOptions): EventStore {
   const commits: Collection<CommitDocument> = options.store.collection<CommitDocument>(options.collection ?? 'commits');
   const relay = options.publisher ? new OutboxRelay(commits, options.publisher, options.logger, options.relay) : undefined;
+  const cache = new StreamCache(options.cachedStreams ?? 1000);
 
   const streamVersion = async (streamId: string): Promise<number> => {
     const [head] = await commits.find({ streamId }, { sort: { lastVersion: -1 }, limit: 1 });
@@ -83,8 +87,12 @@ export function createEventStore(options: EventStoreOptions): EventStore {
     }
     // A commit's id is its stream and first version. Versions are contiguous, so any writer that
     // raced us, or appended since our caller read the stream, already owns `<stream>@<expected+1>`.
-    // Only an expected version beyond the head slips past that, hence the head check.
-    if (expected > 0 && expectedVersion !== 'any') {
+    // Only an expected version beyond the head slips past that, hence the head check, which is
+    // needless when a commit is known to end at the expected version (the stream was read there),
+    // and answered without a query when the stream is known to have moved past it.
+    const known = cache.head(streamId);
+    if (expectedVersion !== 'any' && known !== undefined && known > expected) throw new ConcurrencyError(streamId, expected, known);
+    if (expected > 0 && expectedVersion !== 'any' && known !== expected) {
       const head = await streamVersion(streamId);
       if (head !== expected) throw new ConcurrencyError(streamId, expected, head);
     }
@@ -126,7 +134,30 @@ export function createEventStore(options: EventStoreOptions): EventStore {
       throw err;
     }
     relay?.notify(commit);
-    return { streamId, commitId: commit._id, version: commit.lastVersion, events: toStored(commit) };
+    const stored = toStored(commit);
+    if (expected === 0) cache.set(streamId, stored);
+    else cache.extend(streamId, expected, stored);
+    return { streamId, commitId: commit._id, version: commit.lastVersion, events: stored };
+  };
+
+  /**
+   * The whole stream. A cached stream costs one lookup by id per commit written since it was
+   * cached (usually one that finds nothing) instead of fetching all its commits again.
+   */
+  const readWholeStream = async (streamId: string): Promise<readonly StoredEvent[]> => {
+    let events = cache.get(streamId);
+    if (events === undefined) {
+      const found = await commits.find({ streamId }, { sort: { firstVersion: 1 } });
+      events = found.flatMap(toStored);
+    } else {
+      for (;;) {
+        const next = await commits.findOne({ _id: `${streamId}@${(events.at(-1)?.version ?? 0) + 1}` });
+        if (next === null) break;
+        events = [...events, ...toStored(next)];
+      }
+    }
+    cache.set(streamId, events);
+    return events;
   };
 
   return {
@@ -134,6 +165,9 @@ export function createEventStore(options: EventStoreOptions): EventStore {
     streamVersion,
     relay,
     async readStream(streamId, { fromVersion = 1 } = {}) {
+      if (fromVersion <= 1 || cache.head(streamId) !== undefined) {
+        return (await readWholeStream(streamId)).filter((e) => e.version >= fromVersion);
+      }
       const found = await commits.find({ streamId, lastVersion: { $gte: fromVersion } }, { sort: { firstVersion: 1 } });
       return found.flatMap(toStored).filter((e) => e.version >= fromVersion);
     },

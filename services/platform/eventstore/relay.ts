@@ -331,15 +331,7 @@ export class OutboxRelay {
       }),
     );
     if (published.length > 0) {
-      await this.commits.updateMany(
-        { _id: { $in: published.map((c) => c._id) } },
-        { $set: { published: true, publishedAt: new Date() } },
-      );
-      // Secrets needed only in flight leave the store once they are on the broker.
-      for (const c of published.filter((c) => c.messages.some((m) => m.sensitive && !m.scrubbed))) {
-        const messages = c.messages.map((m) => (m.sensitive ? { ...m, data: '', scrubbed: true } : m));
-        await this.commits.updateOne({ _id: c._id }, { $set: { messages } });
-      }
+      await this.#markPublished(published);
       const publishedAt = Date.now();
       for (const c of published) publishLatency.observe((publishedAt - new Date(c.committedAt).getTime()) / 1000);
       publishedCommits.inc(published.length);
@@ -347,6 +339,28 @@ export class OutboxRelay {
       this.stats.messagesPublished += messages;
     }
     return left;
+  }
+
+  /**
+   * Marks commits published. Secrets needed only in flight leave the store in the same write, once
+   * they are on the broker. Otherwise only a commit still unpublished is marked, so one that
+   * another replica's sweep published as well keeps its first publishedAt. A lone commit, the
+   * usual case (each append wakes the relay), is found by an equality on its id, the cheapest
+   * lookup on any server (FerretDB answers an \$in on _id by scanning the collection).
+   */
+  async #markPublished(published: CommitDocument[]): Promise<void> {
+    const mark = { published: true, publishedAt: new Date() };
+    const plain: string[] = [];
+    for (const c of published) {
+      if (c.messages.some((m) => m.sensitive && !m.scrubbed)) {
+        const messages = c.messages.map((m) => (m.sensitive ? { ...m, data: '', scrubbed: true } : m));
+        await this.commits.updateOne({ _id: c._id }, { $set: { ...mark, messages } });
+      } else {
+        plain.push(c._id);
+      }
+    }
+    if (plain.length === 1) await this.commits.updateOne({ _id: plain[0]!, published: false }, { $set: mark });
+    else if (plain.length > 1) await this.commits.updateMany({ _id: { $in: plain }, published: false }, { $set: mark });
   }
 
   /**
