@@ -238,16 +238,20 @@ describe('read-your-writes and the read side', () => {
   });
 
   it('pages the orders connection with cursors', async () => {
+    // Orders of its own, so the pages do not depend on what other tests placed.
+    const placed = [];
+    for (let i = 0; i < 5; i++) placed.push(await place({ customerId: 'cus_paging' }));
+    await waitUntilTerminal(placed.map((p) => p.order.id), 'cus_paging');
     const first = await gs.data<{ orders: { edges: { cursor: string; node: { id: string } }[]; pageInfo: { hasNextPage: boolean; endCursor: string } } }>(
-      `{ orders(customerId: "cus_api", first: 3) { edges { cursor node { id } } pageInfo { hasNextPage endCursor } } }`,
+      `{ orders(customerId: "cus_paging", first: 3) { edges { cursor node { id } } pageInfo { hasNextPage endCursor } } }`,
     );
     expect(first.orders.pageInfo.hasNextPage).toBe(true);
     const next = await gs.data<{ orders: { edges: { node: { id: string } }[] } }>(
-      `query($after: String) { orders(customerId: "cus_api", first: 3, after: $after) { edges { node { id } } } }`,
+      `query($after: String) { orders(customerId: "cus_paging", first: 3, after: $after) { edges { node { id } } } }`,
       { after: first.orders.pageInfo.endCursor },
     );
     const fromEdge = await gs.data<{ orders: { edges: { node: { id: string } }[] } }>(
-      `query($after: String) { orders(customerId: "cus_api", first: 3, after: $after) { edges { node { id } } } }`,
+      `query($after: String) { orders(customerId: "cus_paging", first: 3, after: $after) { edges { node { id } } } }`,
       { after: first.orders.edges[0]!.cursor },
     );
     const ids = first.orders.edges.map((e) => e.node.id);
