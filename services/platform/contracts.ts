@@ -13,7 +13,7 @@ import * as paymentsCommands from '../../generated/orderflow/payments/v1/command
 import * as paymentsEvents from '../../generated/orderflow/payments/v1/events.js';
 import * as shippingCommands from '../../generated/orderflow/shipping/v1/commands.js';
 import * as shippingEvents from '../../generated/orderflow/shipping/v1/events.js';
-import { PoisonMessageError } from './messaging/consumer.js';
+import { PoisonMessageError } from './messaging/poison.js';
 import { subjectFor } from './messaging/envelope.js';
 import type { StreamSpec } from './messaging/nats.js';
 import type { NewEvent, NewMessage } from './eventstore/types.js';

@@ -7,17 +7,9 @@ import { readMetadata, type MessageMetadata } from './envelope.js';
 import { deadLetter, DeadLetterHeader, RedriveHeader, redriveSubject } from './dead-letter.js';
 import { consumerDefaults, ensureConsumer, ensureStream, redriveStream, type ConsumerSpec, type Nats } from './nats.js';
 import { redriveTwinOf } from './nats-auth.js';
+import { PoisonMessageError } from './poison.js';
 
-/**
- * The message can never be handled (it does not decode, or it breaks the contract): it goes to
- * the dead-letter stream at once instead of being retried.
- */
-export class PoisonMessageError extends Error {
-  constructor(message: string, options?: { cause?: unknown }) {
-    super(message, options);
-    this.name = new.target.name;
-  }
-}
+export { PoisonMessageError } from './poison.js';
 
 /** A message as a handler sees it. */
 export interface ReceivedMessage {
