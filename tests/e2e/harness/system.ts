@@ -110,6 +110,8 @@ export interface System {
   kill(name: ServiceName, replica?: number): Promise<void>;
   /** What a replica printed lately (for failure messages). */
   output(name: ServiceName | 'gateway', replica?: number): string;
+  /** `http://127.0.0.1:<port>/metrics` of a replica, or of the gateway. */
+  metricsUrl(name: ServiceName | 'gateway', replica?: number): string;
   /** Waits until the order has the status, failing with the status it has. */
   waitForStatus(orderId: string, status: OrderStatus, timeoutMs?: number): Promise<Order>;
   /** Waits until every order is COMPLETED or CANCELLED; fails naming the ones that are not. */
@@ -142,6 +144,7 @@ interface Replica {
   index: number;
   grpcPort: number;
   graphqlPort: number;
+  metricsPort: number;
   env: Record<string, string>;
   child: ChildProcess | undefined;
   output: string;
@@ -185,7 +188,16 @@ export async function startSystem(options: SystemOptions = {}): Promise<System> 
   for (const name of names) {
     const list: Replica[] = [];
     for (let i = 0; i < replicasOf(name); i++) {
-      list.push({ name, index: i, grpcPort: await portOutsideEphemeralRange(taken), graphqlPort: await portOutsideEphemeralRange(taken), env: {}, child: undefined, output: '' });
+      list.push({
+        name,
+        index: i,
+        grpcPort: await portOutsideEphemeralRange(taken),
+        graphqlPort: await portOutsideEphemeralRange(taken),
+        metricsPort: await portOutsideEphemeralRange(taken),
+        env: {},
+        child: undefined,
+        output: '',
+      });
     }
     replicas.set(name, list);
   }
@@ -207,6 +219,8 @@ export async function startSystem(options: SystemOptions = {}): Promise<System> 
         GRPC_PORT: String(r.grpcPort),
         GRAPHQL_HOST: '127.0.0.1',
         GRAPHQL_PORT: String(r.graphqlPort),
+        METRICS_HOST: '127.0.0.1',
+        METRICS_PORT: String(r.metricsPort),
         // Each orders replica prices through a different inventory replica.
         INVENTORY_GRPC_TARGET: address('inventory', r.index % replicasOf('inventory')),
         QUERY_WAIT_MS: '3000',
@@ -219,6 +233,7 @@ export async function startSystem(options: SystemOptions = {}): Promise<System> 
   let gateway: Replica | undefined;
   if (options.gateway) {
     const port = await portOutsideEphemeralRange(taken);
+    const metricsPort = await portOutsideEphemeralRange(taken);
     const subgraphs = Object.fromEntries(
       (['orders', 'inventory', 'payments', 'shipping', 'notifications', 'query'] as SubgraphName[]).map((n) => [subgraphUrlVariable(n), graphqlUrl(n)]),
     );
@@ -227,7 +242,18 @@ export async function startSystem(options: SystemOptions = {}): Promise<System> 
       index: 0,
       grpcPort: 0,
       graphqlPort: port,
-      env: { LOG_LEVEL: 'info', ...natsEnv('gateway'), ...issuer.env, GATEWAY_HOST: '127.0.0.1', GATEWAY_PORT: String(port), SUPERGRAPH_POLL_INTERVAL_MS: '60000', ...subgraphs },
+      metricsPort,
+      env: {
+        LOG_LEVEL: 'info',
+        ...natsEnv('gateway'),
+        ...issuer.env,
+        GATEWAY_HOST: '127.0.0.1',
+        GATEWAY_PORT: String(port),
+        METRICS_HOST: '127.0.0.1',
+        METRICS_PORT: String(metricsPort),
+        SUPERGRAPH_POLL_INTERVAL_MS: '60000',
+        ...subgraphs,
+      },
       child: undefined,
       output: '',
     };
@@ -337,6 +363,11 @@ export async function startSystem(options: SystemOptions = {}): Promise<System> 
     },
     kill: (name, index = 0) => stopReplica(replica(name, index), 'SIGKILL'),
     output: (name, index = 0) => (name === 'gateway' ? (gateway?.output ?? '') : replica(name, index).output),
+    metricsUrl: (name, index = 0) => {
+      const r = name === 'gateway' ? gateway : replica(name, index);
+      if (!r) throw new Error('no gateway in this system');
+      return `http://127.0.0.1:${r.metricsPort}/metrics`;
+    },
     waitForStatus: (orderId, status, timeoutMs = 20_000) =>
       waitFor(
         `order ${orderId} to be ${orderStatusToJSON(status)}`,
