@@ -71,9 +71,15 @@ function resolveRuntime(wanted: SystemOptions['runtime']): Runtime {
   return wanted;
 }
 
+/**
+ * Node options for every process the bench starts, from BENCH_NODE_ARGS (space-separated), e.g.
+ * `--cpu-prof --cpu-prof-dir=/tmp/prof` for a CPU profile of each (NODE_OPTIONS refuses those).
+ */
+const nodeArgs = (process.env.BENCH_NODE_ARGS ?? '').split(/\s+/).filter(Boolean);
+
 function commandOf(name: string, runtime: Runtime): string[] {
   const main = name === gatewayProcess.name ? 'gateway/main' : `services/${name}/main`;
-  return runtime === 'compiled' ? [join(root, 'dist', `${main}.js`)] : ['--import', 'tsx', join(root, `${main}.ts`)];
+  return [...nodeArgs, ...(runtime === 'compiled' ? [join(root, 'dist', `${main}.js`)] : ['--import', 'tsx', join(root, `${main}.ts`)])];
 }
 
 /** `nats-server: v2.9.10`, from the binary launchNatsServer runs (NATS_SERVER_BIN, else PATH). */
