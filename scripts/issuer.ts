@@ -10,7 +10,7 @@
 import { mkdir, rename, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { ConfigError, parseEnv, port, str } from '../services/platform/index.js';
-import { loadOrCreateSigningKey, mintToken, serveJwks, writeIssuerFile } from '../services/platform/auth/index.js';
+import { loadOrCreateSigningKey, mintServiceToken, serveJwks, writeIssuerFile } from '../services/platform/auth/index.js';
 import { serviceTable } from './services.js';
 
 const env = (() => {
@@ -49,7 +49,7 @@ await writeIssuerFile(dir, settings);
 const tokens = join(dir, 'tokens');
 await mkdir(tokens, { recursive: true, mode: 0o700 });
 for (const { name } of serviceTable) {
-  const token = await mintToken(key, { ...settings, subject: name, roles: ['service'], expiresIn: env.SERVICE_TOKEN_EXPIRES });
+  const token = await mintServiceToken(key, settings, name, env.SERVICE_TOKEN_EXPIRES);
   const file = join(tokens, name);
   await writeFile(`${file}.tmp`, `${token}\n`, { mode: 0o600 });
   await rename(`${file}.tmp`, file);

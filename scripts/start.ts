@@ -33,7 +33,7 @@ import {
   streams,
   type Nats,
 } from '../services/platform/index.js';
-import { loadOrCreateSigningKey, mintToken, serveJwks, writeIssuerFile, type JwksServer } from '../services/platform/auth/index.js';
+import { loadOrCreateSigningKey, mintServiceToken, serveJwks, writeIssuerFile, type JwksServer } from '../services/platform/auth/index.js';
 import { launchNatsServer, stopProcess } from '../services/platform/testing/nats-server.js';
 import { liveScreen, startOrderTicker } from './order-ticker.js';
 import { natsGrants } from './nats-grants.js';
@@ -85,7 +85,7 @@ async function startIssuer(): Promise<void> {
   authEnvFor = async (name) =>
     name === gatewayProcess.name
       ? shared
-      : { ...shared, SERVICE_TOKEN: await mintToken(key, { ...issuer, subject: name, roles: ['service'], expiresIn: '30d' }) };
+      : { ...shared, SERVICE_TOKEN: await mintServiceToken(key, issuer, name, '30d') };
   say(`identity  development issuer ${jwks.issuer} (JWKS ${jwks.jwksUrl}, key ${authDir})`);
   say('          tokens: npm run token -- --admin   |   npm run token -- --customer cus_1');
 }

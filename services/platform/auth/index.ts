@@ -19,6 +19,7 @@ export {
   issuerFile,
   loadOrCreateSigningKey,
   loadSigningKey,
+  mintServiceToken,
   mintToken,
   readIssuerFile,
   serveJwks,

@@ -68,6 +68,11 @@ export async function mintToken(key: SigningKey, options: { issuer: string; audi
     .sign(key.privateKey);
 }
 
+/** The token a service calls the others with (`sub` = its name, `roles: ["service"]`). */
+export function mintServiceToken(key: SigningKey, settings: { issuer: string; audience: string }, service: string, expiresIn: string): Promise<string> {
+  return mintToken(key, { ...settings, subject: service, roles: ['service'], expiresIn });
+}
+
 /** A running JWKS server. */
 export interface JwksServer {
   /** `http://127.0.0.1:<port>/.well-known/jwks.json`: AUTH_JWKS_URL. */

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import type { FerretdbDifference } from '../testing/ferretdb.js';
+import { itUnless, type FerretdbDifference } from '../testing/ferretdb.js';
 import { DuplicateKeyError, type Collection, type Doc, type DocumentStore } from './types.js';
 
 interface Item extends Doc {
@@ -31,11 +31,7 @@ export function describeStoreContract(
 ): void {
   describe(`DocumentStore contract: ${name}`, () => {
     // A test that relies on a behaviour the server lacks is skipped here, naming why.
-    const unless = (difference: FerretdbDifference, title: string, fn: () => Promise<void>) => {
-      const reason = differences[difference];
-      if (reason) it.skip(`${title} (not on this server: ${reason})`, fn);
-      else it(title, fn);
-    };
+    const unless = (difference: FerretdbDifference, title: string, fn: () => Promise<void>) => itUnless(differences[difference])(title, fn);
     async function withCollection<T extends Doc>(test: (items: Collection<T>, store: DocumentStore) => Promise<void>) {
       const store = await open();
       try {

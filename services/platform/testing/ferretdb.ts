@@ -35,11 +35,15 @@ export async function serverDifferences(uri: string | undefined): Promise<Partia
   return uri && (await isFerretDB(uri)) ? { ...ferretdbDifferences } : {};
 }
 
-/**
- * `it`, or `it.skip` naming the reason when the suite's server (MONGODB_URI) is FerretDB and the
- * test relies on `difference`. Awaited at the top of a test file: the check asks the server once.
- */
-export async function itUnlessServerLacks(difference: FerretdbDifference): Promise<(title: string, fn: TestFunction, timeoutMs?: number) => void> {
-  const reason = (await serverDifferences(testMongodbUri))[difference];
+/** `it`, or `it.skip` with the reason in its title when `reason` says the server lacks what the test relies on. */
+export function itUnless(reason: string | undefined): (title: string, fn: TestFunction, timeoutMs?: number) => void {
   return (title, fn, timeoutMs) => (reason ? it.skip(`${title} (not on this server: ${reason})`, fn, timeoutMs) : it(title, fn, timeoutMs));
+}
+
+/**
+ * `itUnless` for a test that relies on `difference`, when the suite's server (MONGODB_URI) is
+ * FerretDB. Awaited at the top of a test file: the check asks the server once.
+ */
+export async function itUnlessServerLacks(difference: FerretdbDifference): Promise<ReturnType<typeof itUnless>> {
+  return itUnless((await serverDifferences(testMongodbUri))[difference]);
 }
