@@ -155,6 +155,45 @@ describe('the outbox relay', () => {
     expect(new Set(await publishedIds())).toEqual(new Set(['a:1', 'b:1']));
   });
 
+  it('marks published commits later, together: one mark write for commits published apart, all marked once flushed', async () => {
+    // The relay's commits collection, counting the writes that mark commits published.
+    let markWrites = 0;
+    const bound = (value: unknown, self: object) => (typeof value === 'function' ? (value as (...a: unknown[]) => unknown).bind(self) : value);
+    const counted = new Proxy(store, {
+      get(target, prop) {
+        if (prop !== 'collection') return bound(Reflect.get(target, prop), target);
+        return (name: string) => {
+          const collection = target.collection<CommitDocument>(name);
+          return new Proxy(collection, {
+            get(c, method) {
+              const value = bound(Reflect.get(c, method), c);
+              if (method !== 'updateOne' && method !== 'updateMany') return value;
+              return (...args: unknown[]) => {
+                if (JSON.stringify(args[1]).includes('"published":true')) markWrites++;
+                return (value as (...a: unknown[]) => unknown)(...args);
+              };
+            },
+          });
+        };
+      },
+    });
+    // A mark delay far longer than the test: only flushed() writes the marks.
+    const events = createEventStore({ store: counted, logger: silentLogger(), publisher: jetStreamPublisher(nats.js), relay: { sweepIntervalMs: 60_000, markDelayMs: 60_000 } });
+    await events.start();
+    opened.push(events);
+
+    await events.append('first', 0, [thing('first:1')]);
+    await waitFor('the first commit on the broker', async () => (await publishedIds()).length === 1);
+    for (let i = 0; i < 3; i++) await events.append(`next-${i}`, 0, [thing(`next-${i}:1`)]);
+    await waitFor('every commit on the broker', async () => (await publishedIds()).length === 4);
+    expect(await commits().countDocuments({ published: false })).toBe(4);
+    expect(markWrites).toBe(0);
+
+    await events.relay!.flushed();
+    expect(await commits().countDocuments({ published: true })).toBe(4);
+    expect(markWrites).toBe(1);
+  });
+
   it('publishes one stream in version order when an earlier commit of a batch failed and is retried', async () => {
     const offline = await open(undefined); // the start-up sweep takes all three commits in one batch
     await offline.append('s', 0, [thing('s:1')]);
