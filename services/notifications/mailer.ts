@@ -39,13 +39,31 @@ export function createMailer(options: { smtpUrl?: string | undefined; mailboxDir
     };
   }
   const transport = nodemailer.createTransport({ streamTransport: true, buffer: true, newline: 'unix' });
+  // The folder is made once, before the first e-mail (again after a failure, or when a write
+  // finds it gone), not on every e-mail.
+  let folder: Promise<unknown> | undefined;
+  const ensureFolder = () =>
+    (folder ??= mkdir(options.mailboxDir, { recursive: true }).catch((err: unknown) => {
+      folder = undefined;
+      throw err;
+    }));
+  const write = async (file: string, message: Buffer) => {
+    await ensureFolder();
+    try {
+      await writeFile(file, message);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+      folder = undefined;
+      await ensureFolder();
+      await writeFile(file, message);
+    }
+  };
   return {
     transport: 'mailbox',
     async send(mail) {
       const info = await transport.sendMail(mail);
-      await mkdir(options.mailboxDir, { recursive: true });
       // The same file name for a resend: the mailbox keeps one copy.
-      await writeFile(join(options.mailboxDir, fileNameOf(mail.messageId)), info.message as Buffer);
+      await write(join(options.mailboxDir, fileNameOf(mail.messageId)), info.message as Buffer);
     },
     close: () => transport.close(),
   };
