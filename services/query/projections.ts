@@ -51,7 +51,7 @@ export function createProjections(models: ReadModels, options: ProjectionOptions
         type,
         version: isOrderEvent ? (m.metadata.streamVersion ?? 0) : 0,
         occurredAt,
-        data: Buffer.from(m.data).toString('base64'),
+        data,
       });
       written.emit(orderId, state);
       return;
@@ -66,7 +66,6 @@ export function createProjections(models: ReadModels, options: ProjectionOptions
       const onHand = Number(data.onHand ?? 0);
       // Catalog events from before levels rode in them carry on-hand only; availability follows
       // from it when nothing is reserved yet.
-      await models.ensureProduct(sku, occurredAt);
       const current = await models.availability.findOne({ _id: sku });
       await models.applyLevels(sku, m.seq, { onHand, available: onHand - (current?.reserved ?? 0), reserved: current?.reserved ?? 0, revision: 0 }, occurredAt);
     }
