@@ -158,6 +158,8 @@ export function queryGrpc(models: ReadModels, projections: Projections, nats: Na
           return { eventsReplayed: replayed };
         },
         async getProjectionStatus() {
+          // This replica's latest are written first; other replicas' are at most their interval behind.
+          await projections.flushCheckpoints();
           const checkpoints = await models.checkpoints();
           const out = [];
           for (const cp of checkpoints) {

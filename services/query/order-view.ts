@@ -1,19 +1,26 @@
-// The order view read model, as a pure fold over the events that concern one order. The view
-// document keeps those events (each once, by event id), so whatever order they arrive in and
-// however often, the view is this fold over them, sorted: equal to a replay by construction.
+// The order view read model, folded one event at a time. Each field is guarded so that the result
+// depends on the set of events only, not on the order or how often they arrive: order-stream
+// fields by stream version, payment and shipment states by rank, step times per step, sums by the
+// ids of the events already folded. So applying an event to the stored view equals a replay of
+// every event in stream order, without keeping the events themselves.
 import type { Money, PricedItem } from '../../generated/orderflow/common/v1/common.js';
 import { CancellationReason, OrderStatus } from '../../generated/orderflow/orders/v1/order.js';
 import { decodeMessage, Events } from '../platform/index.js';
 
-/** One event kept by a view: where it sorts, and its payload as published. */
-export interface ViewEvent {
+/** An event as the fold takes it: its identity, where it sorts, and its decoded payload. */
+export interface FoldEvent {
+  /** The event's identity: `<event-store stream>@<version>`; a copy under another message id is the same event. */
   id: string;
   type: string;
   /** Position in the order's own stream for order events; 0 for a participant's event. */
   version: number;
-  /** When it happened; participants' events sort by it. */
+  /** When it happened. */
   occurredAt: Date;
-  /** Base64 protobuf. */
+  data: Record<string, unknown>;
+}
+
+/** An event as published: the payload is base64 protobuf (what views of the earlier shape kept). */
+export interface ViewEvent extends Omit<FoldEvent, 'data'> {
   data: string;
 }
 
@@ -41,7 +48,8 @@ export interface OrderViewState {
   refundedMinor: number;
 }
 
-const decode = (e: ViewEvent) => decodeMessage(e.type, Buffer.from(e.data, 'base64')) as Record<string, unknown>;
+/** Decodes a published event for the fold. */
+export const decodeViewEvent = (e: ViewEvent): FoldEvent => ({ ...e, data: decodeMessage(e.type, Buffer.from(e.data, 'base64')) as Record<string, unknown> });
 const short = (type: string) => type.split('.').at(-1) ?? type;
 
 const stepStatus: Record<string, OrderStatus> = {
@@ -70,7 +78,20 @@ const shipmentRank: Record<string, [number, string]> = {
   ShipmentDelivered: [5, 'DELIVERED'],
 };
 
-export const emptyView = (orderId: string): OrderViewState => ({
+/**
+ * A view with what its guards need. Stored with it, small: event ids, not payloads.
+ * Both lists are kept sorted, so equal sets of events give deep-equal views.
+ */
+export interface OrderViewFold extends OrderViewState {
+  /** The ids of the events folded in: folding one of them again changes nothing. */
+  applied: string[];
+  /** The order events that set the status, as [stream version, status], by version. */
+  statusMarks: [number, OrderStatus][];
+  /** The order-stream version each step time was taken from. */
+  stepVersions: Record<string, number>;
+}
+
+export const emptyView = (orderId: string): OrderViewFold => ({
   orderId,
   customerId: '',
   customerEmail: '',
@@ -90,94 +111,139 @@ export const emptyView = (orderId: string): OrderViewState => ({
   updatedAt: undefined,
   capturedMinor: 0,
   refundedMinor: 0,
+  applied: [],
+  statusMarks: [],
+  stepVersions: {},
 });
 
-/** The view of an order from its events: order events in stream order, then the participants'. */
-export function foldOrderView(orderId: string, events: ViewEvent[]): OrderViewState {
-  const unique = [...new Map(events.map((e) => [e.id, e])).values()];
-  const sorted = unique.sort(
-    (a, b) => a.version - b.version || new Date(a.occurredAt).getTime() - new Date(b.occurredAt).getTime() || a.id.localeCompare(b.id),
-  );
-  const view = emptyView(orderId);
-  let paymentRankSeen = 0;
-  let shipmentRankSeen = 0;
-  for (const event of sorted) {
-    const type = short(event.type);
-    const data = decode(event);
-    if (!view.updatedAt || event.occurredAt > view.updatedAt) view.updatedAt = event.occurredAt;
-    if (event.version > 0) view.version = Math.max(view.version, event.version);
-    switch (type) {
-      case 'OrderPlaced': {
-        const placed = data as unknown as ReturnType<typeof Events.OrderPlaced.codec.decode>;
-        Object.assign(view, {
+const stepStatuses = new Set(Object.values(stepStatus));
+const progressing = (status: OrderStatus) => status === OrderStatus.ORDER_STATUS_PLACED || stepStatuses.has(status);
+
+/**
+ * The status the marks lead to in stream order. A step's success moves it only while the order
+ * progresses: a late reply recorded after compensation began (or after the end) does not.
+ */
+function statusOf(marks: [number, OrderStatus][]): OrderStatus {
+  let status = OrderStatus.ORDER_STATUS_UNSPECIFIED;
+  for (const [, next] of marks) if (!stepStatuses.has(next) || progressing(status)) status = next;
+  return status;
+}
+
+const rankOf = (ranks: Record<string, [number, string]>, status: string) => Object.values(ranks).find(([, s]) => s === status)?.[0] ?? 0;
+
+/** A copy of a sorted list with `item` in its place. */
+function insertSorted<T>(list: readonly T[], item: T, before: (a: T, b: T) => boolean): T[] {
+  const at = list.findIndex((x) => before(item, x));
+  return at < 0 ? [...list, item] : [...list.slice(0, at), item, ...list.slice(at)];
+}
+
+const stepOutcome: Record<string, string> = {
+  OrderStepSucceeded: 'succeeded',
+  OrderStepFailed: 'failed',
+  OrderStepTimedOut: 'timed_out',
+  OrderStepCompensated: 'compensated',
+};
+
+/**
+ * Folds one more event into a view; an event already folded (same id) changes nothing. The
+ * result is the same whatever order a set of events is folded in, so it is the view of a replay.
+ */
+export function evolveOrderView(view: OrderViewFold, event: FoldEvent): OrderViewFold {
+  if (view.applied.includes(event.id)) return view;
+  const { version, occurredAt, data } = event;
+  const next: OrderViewFold = {
+    ...view,
+    applied: insertSorted(view.applied, event.id, (a, b) => a < b),
+    stepTimes: { ...view.stepTimes },
+    stepVersions: { ...view.stepVersions },
+  };
+  if (!next.updatedAt || new Date(occurredAt).getTime() > new Date(next.updatedAt).getTime()) next.updatedAt = occurredAt;
+  next.version = Math.max(next.version, version);
+  const mark = (status: OrderStatus) => {
+    next.statusMarks = insertSorted(view.statusMarks, [version, status], (a, b) => a[0] < b[0]);
+    next.status = statusOf(next.statusMarks);
+  };
+  /** Takes this event's time for `key` unless an event earlier (`first`) or later (`last`) in the stream holds it; says whether it did. */
+  const stepTime = (key: string, keep: 'first' | 'last'): boolean => {
+    const held = next.stepVersions[key];
+    if (held !== undefined && (keep === 'first' ? held < version : held > version)) return false;
+    next.stepTimes[key] = occurredAt; // no dots in keys: they are field paths in the store
+    next.stepVersions[key] = version;
+    return true;
+  };
+  const type = short(event.type);
+  switch (type) {
+    case 'OrderPlaced': {
+      const placed = data as unknown as ReturnType<typeof Events.OrderPlaced.codec.decode>;
+      if (stepTime('placed', 'last')) {
+        Object.assign(next, {
           customerId: placed.customerId,
           customerEmail: placed.customerEmail,
           items: placed.items,
           subtotal: placed.subtotal,
           total: placed.total,
-          placedAt: event.occurredAt,
-          status: OrderStatus.ORDER_STATUS_PLACED,
+          placedAt: occurredAt,
         });
-        view.stepTimes.placed = event.occurredAt;
-        break;
       }
-      case 'OrderStepStarted':
-      case 'OrderStepSucceeded':
-      case 'OrderStepFailed':
-      case 'OrderStepTimedOut':
-      case 'OrderStepCompensated': {
-        const step = String(data.step);
-        const compensation = data.compensation === true;
-        const what = { OrderStepStarted: compensation ? 'compensating' : 'started', OrderStepSucceeded: 'succeeded', OrderStepFailed: 'failed', OrderStepTimedOut: 'timed_out', OrderStepCompensated: 'compensated' }[type];
-        view.stepTimes[`${step}:${what}`] ??= event.occurredAt; // no dots: they are field paths in the store
-        // A late reply recorded after compensation began (or after the end) does not move the status.
-        const progressing = view.status === OrderStatus.ORDER_STATUS_PLACED || Object.values(stepStatus).includes(view.status);
-        if (type === 'OrderStepSucceeded' && progressing) {
-          view.status = stepStatus[step] ?? view.status;
-        }
-        break;
+      mark(OrderStatus.ORDER_STATUS_PLACED);
+      break;
+    }
+    case 'OrderStepStarted':
+      // A step started again (a retried undo) keeps the time it first started.
+      stepTime(`${String(data.step)}:${data.compensation === true ? 'compensating' : 'started'}`, 'first');
+      break;
+    case 'OrderStepSucceeded':
+    case 'OrderStepFailed':
+    case 'OrderStepTimedOut':
+    case 'OrderStepCompensated': {
+      const step = String(data.step);
+      stepTime(`${step}:${stepOutcome[type]}`, 'first');
+      const reached = stepStatus[step];
+      if (type === 'OrderStepSucceeded' && reached !== undefined) mark(reached);
+      break;
+    }
+    case 'OrderCancellationRequested':
+      stepTime('cancellation_requested', 'first');
+      break;
+    case 'OrderCompensationStarted':
+      stepTime('compensating', 'first');
+      mark(OrderStatus.ORDER_STATUS_COMPENSATING);
+      break;
+    case 'OrderCompleted':
+      if (stepTime('completed', 'last')) next.completedAt = occurredAt;
+      mark(OrderStatus.ORDER_STATUS_COMPLETED);
+      break;
+    case 'OrderCancelled':
+      if (stepTime('cancelled', 'last')) {
+        next.cancellationReason = data.reason as CancellationReason;
+        next.cancellationDetail = String(data.detail ?? '');
       }
-      case 'OrderCancellationRequested':
-        view.stepTimes.cancellation_requested ??= event.occurredAt;
-        break;
-      case 'OrderCompensationStarted':
-        view.status = OrderStatus.ORDER_STATUS_COMPENSATING;
-        view.stepTimes.compensating ??= event.occurredAt;
-        break;
-      case 'OrderCompleted':
-        view.status = OrderStatus.ORDER_STATUS_COMPLETED;
-        view.completedAt = event.occurredAt;
-        view.stepTimes.completed = event.occurredAt;
-        break;
-      case 'OrderCancelled':
-        view.status = OrderStatus.ORDER_STATUS_CANCELLED;
-        view.cancellationReason = data.reason as CancellationReason;
-        view.cancellationDetail = String(data.detail ?? '');
-        view.stepTimes.cancelled = event.occurredAt;
-        break;
-      case 'OrderShipped':
-        view.status = OrderStatus.ORDER_STATUS_SHIPPED;
-        view.trackingNumber = String(data.trackingNumber ?? '');
-        view.stepTimes.shipped = event.occurredAt;
-        break;
-      case 'OrderDelivered':
-        view.status = OrderStatus.ORDER_STATUS_DELIVERED;
-        view.stepTimes.delivered = event.occurredAt;
-        break;
-      default: {
-        const payment = paymentRank[type];
-        if (payment) {
-          if (type === 'PaymentCaptured') view.capturedMinor += Number((data.amount as Money | undefined)?.amountMinor ?? 0);
-          if (type === 'PaymentRefunded') view.refundedMinor += Number((data.amount as Money | undefined)?.amountMinor ?? 0);
-          if (payment[0] >= paymentRankSeen) [paymentRankSeen, view.paymentStatus] = payment;
-        }
-        const shipment = shipmentRank[type];
-        if (shipment && shipment[0] >= shipmentRankSeen) {
-          [shipmentRankSeen, view.shipmentStatus] = shipment;
-          if (type === 'ShipmentDispatched') view.trackingNumber ||= String(data.trackingNumber ?? '');
-        }
-      }
+      mark(OrderStatus.ORDER_STATUS_CANCELLED);
+      break;
+    case 'OrderShipped':
+      if (stepTime('shipped', 'last')) next.trackingNumber = String(data.trackingNumber ?? '');
+      mark(OrderStatus.ORDER_STATUS_SHIPPED);
+      break;
+    case 'OrderDelivered':
+      stepTime('delivered', 'last');
+      mark(OrderStatus.ORDER_STATUS_DELIVERED);
+      break;
+    default: {
+      const amount = Number((data.amount as Money | undefined)?.amountMinor ?? 0);
+      if (type === 'PaymentCaptured') next.capturedMinor += amount;
+      if (type === 'PaymentRefunded') next.refundedMinor += amount;
+      const payment = paymentRank[type];
+      if (payment && payment[0] >= rankOf(paymentRank, next.paymentStatus)) next.paymentStatus = payment[1];
+      const shipment = shipmentRank[type];
+      if (shipment && shipment[0] >= rankOf(shipmentRank, next.shipmentStatus)) next.shipmentStatus = shipment[1];
+      // The order's own OrderShipped names the parcel when it is there; until then, the carrier's dispatch does.
+      if (type === 'ShipmentDispatched' && next.stepVersions.shipped === undefined) next.trackingNumber ||= String(data.trackingNumber ?? '');
     }
   }
-  return view;
+  return next;
+}
+
+/** The view of an order from its events, in any order, duplicates and all. */
+export function foldOrderView(orderId: string, events: ViewEvent[]): OrderViewFold {
+  return events.reduce((view, event) => evolveOrderView(view, decodeViewEvent(event)), emptyView(orderId));
 }

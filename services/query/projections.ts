@@ -3,8 +3,9 @@
 // redelivery, a duplicate or a replay changes nothing, and a rebuild can run beside the live feed.
 import { EventEmitter } from 'node:events';
 import { DeliverPolicy } from '@nats-io/jetstream';
-import { decodeMessage, readMetadata, UnavailableError, type MessageHandler, type Nats, type ReceivedMessage } from '../platform/index.js';
+import { decodeMessage, readMetadata, UnavailableError, type Logger, type MessageHandler, type Nats, type ReceivedMessage } from '../platform/index.js';
 import type { StockLevel } from '../../generated/orderflow/inventory/v1/events.js';
+import { coalescedCheckpoints } from './checkpoints.js';
 import type { OrderViewState } from './order-view.js';
 import type { ProjectionName, ReadModels } from './views.js';
 
@@ -16,9 +17,23 @@ export const projectionSources: Record<ProjectionName, readonly string[]> = {
 
 const short = (type: string) => type.split('.').at(-1) ?? type;
 
-export function createProjections(models: ReadModels, options: { waitMs: number }) {
+/** Options of `createProjections`. */
+export interface ProjectionOptions {
+  /** Longest `orderView` waits for a version. */
+  waitMs: number;
+  /** Longest an applied message's checkpoint waits to be written. Default 250 ms. */
+  checkpointIntervalMs?: number;
+  logger?: Logger;
+}
+
+export function createProjections(models: ReadModels, options: ProjectionOptions) {
   const written = new EventEmitter();
   written.setMaxListeners(0);
+  const checkpoints = coalescedCheckpoints({
+    write: ({ projection, stream, seq }) => models.checkpoint(projection as ProjectionName, stream, seq),
+    intervalMs: options.checkpointIntervalMs,
+    logger: options.logger,
+  });
 
   /** Applies one message to the read models it feeds; `seq` is its stream sequence. */
   const apply = async (projection: ProjectionName, m: { subject: string; data: Uint8Array; seq: number; metadata: ReturnType<typeof readMetadata> }) => {
@@ -36,7 +51,7 @@ export function createProjections(models: ReadModels, options: { waitMs: number 
         type,
         version: isOrderEvent ? (m.metadata.streamVersion ?? 0) : 0,
         occurredAt,
-        data: Buffer.from(m.data).toString('base64'),
+        data,
       });
       written.emit(orderId, state);
       return;
@@ -51,7 +66,6 @@ export function createProjections(models: ReadModels, options: { waitMs: number 
       const onHand = Number(data.onHand ?? 0);
       // Catalog events from before levels rode in them carry on-hand only; availability follows
       // from it when nothing is reserved yet.
-      await models.ensureProduct(sku, occurredAt);
       const current = await models.availability.findOne({ _id: sku });
       await models.applyLevels(sku, m.seq, { onHand, available: onHand - (current?.reserved ?? 0), reserved: current?.reserved ?? 0, revision: 0 }, occurredAt);
     }
@@ -64,7 +78,7 @@ export function createProjections(models: ReadModels, options: { waitMs: number 
     (projection: ProjectionName): MessageHandler =>
     async (m: ReceivedMessage) => {
       await apply(projection, m);
-      await models.checkpoint(projection, m.stream, m.seq);
+      checkpoints.note({ projection, stream: m.stream, seq: m.seq });
     };
 
   return {
@@ -115,14 +129,20 @@ export function createProjections(models: ReadModels, options: { waitMs: number 
         for await (const raw of messages) {
           const metadata = readMetadata(raw.headers);
           await apply(projection, { subject: raw.subject, data: raw.data, seq: raw.seq, metadata });
-          await models.checkpoint(projection, stream, raw.seq);
+          checkpoints.note({ projection, stream, seq: raw.seq });
           replayed++;
           if (raw.info.pending === 0 && raw.seq >= info.state.last_seq) break;
         }
         await messages.close();
       }
+      // Done means reported done: GetProjectionStatus then shows the replay's checkpoints.
+      await checkpoints.flush();
       return replayed;
     },
+    /** Writes the checkpoints noted so far (they are otherwise written within the interval). */
+    flushCheckpoints: checkpoints.flush,
+    /** Writes the pending checkpoints: at shutdown, once the consumers have stopped. */
+    close: checkpoints.close,
   };
 }
 

@@ -35,7 +35,9 @@ export async function bootQuery(env: Record<string, string | undefined>, overrid
     const models = readModels(runtime.store);
     await models.orders.createIndex({ customerId: 1, placedAt: -1 });
     await models.orders.createIndex({ placedAt: -1 });
-    projections = createProjections(models, { waitMs: config.QUERY_WAIT_MS });
+    projections = createProjections(models, { waitMs: config.QUERY_WAIT_MS, logger: runtime.logger });
+    // Registered before the consumers and gRPC, so closed after them: what they applied last is checkpointed.
+    runtime.lifecycle.add('checkpoints', projections, (p) => p.close());
     const grpc = await runtime.serveGrpc([queryGrpc(models, projections, runtime.nats, runtime.logger)], { port: config.GRPC_PORT, host: config.GRPC_HOST });
     for (const { projection, stream, durable } of projectionConsumers) {
       await runtime.consume({ stream, consumer: { durable }, handler: projections.handler(projection), concurrency: config.QUERY_CONCURRENCY });

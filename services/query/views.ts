@@ -1,14 +1,37 @@
-// The read-model documents: order views (events kept per order, state folded from them),
-// product availability (guarded by inventory's revision), and projection checkpoints.
-import type { DocumentStore } from '../platform/index.js';
-import { foldOrderView, type OrderViewState, type ViewEvent } from './order-view.js';
+// The read-model documents: order views (the state folded so far, with the ids of the events in
+// it), product availability (guarded by inventory's revision), and projection checkpoints.
+import { randomUUID } from 'node:crypto';
+import { DuplicateKeyError, UnavailableError, type DocumentStore, type Filter } from '../platform/index.js';
+import { emptyView, evolveOrderView, foldOrderView, type FoldEvent, type OrderViewFold, type OrderViewState, type ViewEvent } from './order-view.js';
 
-export interface OrderViewDocument extends OrderViewState {
+/**
+ * An order view as stored: the fold and a revision each write replaces, so a write based on a
+ * stale read is refused. Views written before the incremental fold have no revision and no
+ * fold bookkeeping, but the events themselves (`events`) and how many were folded (`folded`):
+ * they read as they are, and are refolded from those events (and rewritten in the new shape) the
+ * first time another event arrives for them.
+ */
+export interface OrderViewDocument extends OrderViewState, Partial<Pick<OrderViewFold, 'applied' | 'statusMarks' | 'stepVersions'>> {
   [key: string]: unknown;
   _id: string;
-  events: ViewEvent[];
-  /** How many events the stored state was folded from; a fold over more events wins. */
-  folded: number;
+  /** Changes with every write: the optimistic guard of the next one. */
+  revision?: string;
+  /** Earlier shape only: the events, payloads and all. */
+  events?: ViewEvent[];
+  /** Earlier shape only: how many events the state was folded from. */
+  folded?: number;
+}
+
+/** How many times one event is retried against writers racing for the same view before giving up (the message is redelivered). */
+const maxApplyAttempts = 50;
+
+/** The fold a stored view holds; one of the earlier shape is refolded from the events it kept. */
+function storedFold(doc: OrderViewDocument): OrderViewFold {
+  if (doc.applied && doc.statusMarks && doc.stepVersions) {
+    const { _id, revision, events, folded, ...fold } = doc;
+    return fold as unknown as OrderViewFold;
+  }
+  return foldOrderView(doc._id, doc.events ?? []);
 }
 
 export interface AvailabilityDocument {
@@ -37,6 +60,20 @@ interface CheckpointDocument {
   seq: number;
 }
 
+/** A product's availability before any event has set it. */
+const newProduct = (sku: string, at: Date): AvailabilityDocument => ({
+  _id: sku,
+  sku,
+  name: '',
+  onHand: 0,
+  available: 0,
+  reserved: 0,
+  levelRevision: 0,
+  levelSeq: 0,
+  catalogSeq: 0,
+  updatedAt: at,
+});
+
 export const projectionNames = ['order_views', 'product_availability'] as const;
 export type ProjectionName = (typeof projectionNames)[number];
 
@@ -45,40 +82,74 @@ export function readModels(store: DocumentStore) {
   const availability = store.collection<AvailabilityDocument>('product_availability');
   const checkpoints = store.collection<CheckpointDocument>('checkpoints');
 
+  /**
+   * Sets `fields` on a product's availability where `guard` holds. When it does not: a product
+   * not shown yet is created with them; one shown is left alone unless `repair` (given the
+   * document) fixes it up and asks for another try.
+   */
+  const guardedWrite = async (sku: string, guard: Filter, fields: Partial<AvailabilityDocument>, at: Date, repair: (doc: AvailabilityDocument) => Promise<boolean>) => {
+    for (;;) {
+      if ((await availability.updateOne({ _id: sku, ...guard }, { $set: fields })).matched === 1) return;
+      const doc = await availability.findOne({ _id: sku });
+      if (doc && !(await repair(doc))) return;
+      if (doc) continue;
+      try {
+        await availability.insertOne({ ...newProduct(sku, at), ...fields });
+        return;
+      } catch (err) {
+        if (!(err instanceof DuplicateKeyError)) throw err; // created meanwhile: try the guard on it
+      }
+    }
+  };
+
   return {
     orders,
     availability,
-    /** Adds an event to its order's view once, then refolds; returns the view. */
-    async applyOrderEvent(orderId: string, event: ViewEvent): Promise<OrderViewState> {
-      // The event is the same object on every delivery, so $addToSet keeps it once.
-      const doc = await orders.findOneAndUpdate({ _id: orderId }, { $addToSet: { events: event }, $setOnInsert: { folded: 0 } }, { upsert: true });
-      const events = doc?.events ?? [event];
-      const state = foldOrderView(orderId, events);
-      await orders.updateOne({ _id: orderId, folded: { $lt: events.length } }, { $set: { ...state, folded: events.length } });
-      return state;
+    /**
+     * Folds an event into its order's view once; returns the view. One read and one write: the
+     * write is refused when another writer changed the view since the read (or created it), and
+     * then the fold is done again over what that writer left.
+     */
+    async applyOrderEvent(orderId: string, event: FoldEvent): Promise<OrderViewState> {
+      for (let attempt = 1; ; attempt++) {
+        const doc = await orders.findOne({ _id: orderId });
+        const before = doc ? storedFold(doc) : emptyView(orderId);
+        if (before.applied.includes(event.id)) return before;
+        const view: OrderViewDocument = { _id: orderId, ...evolveOrderView(before, event), revision: randomUUID() };
+        try {
+          if (!doc) {
+            await orders.insertOne(view);
+            return view;
+          }
+          const unchanged: Filter = { _id: orderId, revision: doc.revision ?? { $exists: false } };
+          if ((await orders.replaceOne(unchanged, view)).matched === 1) return view;
+        } catch (err) {
+          if (!(err instanceof DuplicateKeyError)) throw err; // else: created meanwhile
+        }
+        if (attempt >= maxApplyAttempts) {
+          throw new UnavailableError(`the order view of ${orderId} changed under ${attempt} attempts to fold ${event.id}; retry`);
+        }
+      }
     },
     /**
      * Shows a product's levels unless newer ones are shown: newer is a higher inventory revision,
      * or, between levels published before revisions existed (revision 0), a later stream sequence.
+     * One write when the product is shown already; more only when the guarded write misses.
      */
     async applyLevels(sku: string, seq: number, levels: { onHand: number; available: number; reserved: number; revision: number }, at: Date) {
-      await this.ensureProduct(sku, at);
-      // A document written before revisions existed has none: it counts as revision 0.
-      await availability.updateOne({ _id: sku, levelRevision: { $exists: false } }, { $set: { levelRevision: 0 } });
       const { revision, onHand, available, reserved } = levels;
       const newer = revision > 0 ? { levelRevision: { $lt: revision } } : { levelRevision: 0, levelSeq: { $lt: seq } };
-      await availability.updateOne({ _id: sku, ...newer }, { $set: { onHand, available, reserved, levelRevision: revision, levelSeq: seq, updatedAt: at } });
+      const shown = { onHand, available, reserved, levelRevision: revision, levelSeq: seq, updatedAt: at };
+      await guardedWrite(sku, newer, shown, at, async (doc) => {
+        if (doc.levelRevision !== undefined) return false; // newer levels are shown
+        // A document written before revisions existed has none: it counts as revision 0.
+        await availability.updateOne({ _id: sku, levelRevision: { $exists: false } }, { $set: { levelRevision: 0 } });
+        return true;
+      });
     },
+    /** Shows a product's name and price unless a later catalog event's are shown. */
     async applyCatalog(sku: string, seq: number, fields: { name?: string; price?: { amountMinor: number; currency: string } }, at: Date) {
-      await this.ensureProduct(sku, at);
-      await availability.updateOne({ _id: sku, catalogSeq: { $lt: seq } }, { $set: { ...fields, catalogSeq: seq } });
-    },
-    async ensureProduct(sku: string, at: Date) {
-      await availability.updateOne(
-        { _id: sku },
-        { $setOnInsert: { sku, name: '', onHand: 0, available: 0, reserved: 0, levelRevision: 0, levelSeq: 0, catalogSeq: 0, updatedAt: at } },
-        { upsert: true },
-      );
+      await guardedWrite(sku, { catalogSeq: { $lt: seq } }, { ...fields, catalogSeq: seq }, at, async () => false);
     },
     async checkpoint(projection: ProjectionName, stream: string, seq: number) {
       await checkpoints.updateOne({ _id: `${projection}:${stream}` }, { $max: { seq } }, { upsert: true });
