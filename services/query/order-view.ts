@@ -82,11 +82,17 @@ const shipmentRank: Record<string, [number, string]> = {
  * A view with what its guards need. Stored with it, small: event ids, not payloads.
  * Both lists are kept sorted, so equal sets of events give deep-equal views.
  */
+/** An order event that set the status: its stream version and the status it set. */
+export interface StatusMark {
+  version: number;
+  status: OrderStatus;
+}
+
 export interface OrderViewFold extends OrderViewState {
   /** The ids of the events folded in: folding one of them again changes nothing. */
   applied: string[];
-  /** The order events that set the status, as [stream version, status], by version. */
-  statusMarks: [number, OrderStatus][];
+  /** The order events that set the status, by stream version (objects: not every store keeps nested arrays). */
+  statusMarks: StatusMark[];
   /** The order-stream version each step time was taken from. */
   stepVersions: Record<string, number>;
 }
@@ -123,9 +129,9 @@ const progressing = (status: OrderStatus) => status === OrderStatus.ORDER_STATUS
  * The status the marks lead to in stream order. A step's success moves it only while the order
  * progresses: a late reply recorded after compensation began (or after the end) does not.
  */
-function statusOf(marks: [number, OrderStatus][]): OrderStatus {
+function statusOf(marks: StatusMark[]): OrderStatus {
   let status = OrderStatus.ORDER_STATUS_UNSPECIFIED;
-  for (const [, next] of marks) if (!stepStatuses.has(next) || progressing(status)) status = next;
+  for (const { status: next } of marks) if (!stepStatuses.has(next) || progressing(status)) status = next;
   return status;
 }
 
@@ -160,7 +166,7 @@ export function evolveOrderView(view: OrderViewFold, event: FoldEvent): OrderVie
   if (!next.updatedAt || new Date(occurredAt).getTime() > new Date(next.updatedAt).getTime()) next.updatedAt = occurredAt;
   next.version = Math.max(next.version, version);
   const mark = (status: OrderStatus) => {
-    next.statusMarks = insertSorted(view.statusMarks, [version, status], (a, b) => a[0] < b[0]);
+    next.statusMarks = insertSorted(view.statusMarks, { version, status }, (a, b) => a.version < b.version);
     next.status = statusOf(next.statusMarks);
   };
   /** Takes this event's time for `key` unless an event earlier (`first`) or later (`last`) in the stream holds it; says whether it did. */
