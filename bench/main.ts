@@ -16,6 +16,7 @@ import { writeReport, type BenchReport } from './report.js';
 import { startBroker, type RunningSystem } from './system.js';
 import { soak, type SoakResult } from './soak.js';
 import { sustained } from './sustained.js';
+import { checkTargets } from './targets.js';
 import { connectNats, silentLogger, type Nats } from '../services/platform/index.js';
 
 const say = (line: string) => process.stdout.write(`${line}\n`);
@@ -38,7 +39,7 @@ try {
   process.exit(2);
 }
 
-async function run(system: RunningSystem, nats: Nats): Promise<Omit<BenchReport, 'startedAt' | 'finishedAt' | 'settings' | 'environment'>> {
+async function run(system: RunningSystem, nats: Nats): Promise<Omit<BenchReport, 'startedAt' | 'finishedAt' | 'targets' | 'settings' | 'environment'>> {
   const s = settings;
   const orderTimeoutMs = s.orderTimeoutSeconds * 1_000;
 
@@ -160,6 +161,7 @@ try {
   const report: BenchReport = {
     startedAt,
     finishedAt: new Date().toISOString(),
+    targets: checkTargets(results),
     settings,
     environment: {
       node: process.version,

@@ -8,10 +8,13 @@ import type { ClosedLoopResult, OpenLoopResult } from './load.js';
 import type { SoakResult } from './soak.js';
 import type { SustainedResult } from './sustained.js';
 import { barChart, lineChart } from './svg.js';
+import type { TargetCheck } from './targets.js';
 
 export interface BenchReport {
   startedAt: string;
   finishedAt: string;
+  /** The issue's targets and ARCHITECTURE.md's budget, each against this run's figure (bench/targets.ts). */
+  targets: TargetCheck[];
   settings: BenchSettings;
   environment: {
     node: string;
@@ -66,6 +69,20 @@ function soakSection(soak: SoakResult | null): string[] {
   return [...lines, '', '![memory](memory.svg)'];
 }
 
+function targetsSection(r: BenchReport): string[] {
+  const lines = ['## Targets', ''];
+  lines.push(
+    `The performance issue's targets (2 cores, the embedded storage engine, card gateway latency 0; this machine has ${r.environment.cpus} cores) and, below them, ` +
+      "ARCHITECTURE.md's stricter design budget, each against this run's own figure. A figure this run did not take in the target's shape reads \"not measured in this run\".",
+  );
+  const result = (t: TargetCheck) => (t.met === null ? '–' : t.met ? 'met' : '**missed**') + (t.note ? ` (${t.note})` : '');
+  for (const source of ['issue', 'design budget'] as const) {
+    lines.push('', `| ${source === 'issue' ? 'issue target' : 'design budget (ARCHITECTURE.md)'} | threshold | measured | result |`, '|---|---|---|---|');
+    for (const t of r.targets.filter((x) => x.source === source)) lines.push(`| ${t.name} | ${t.target} | ${t.measured} | ${result(t)} |`);
+  }
+  return lines;
+}
+
 function markdown(r: BenchReport): string {
   const s = r.settings;
   const lines: string[] = [];
@@ -80,6 +97,8 @@ function markdown(r: BenchReport): string {
       `(a load above the core count means other work competed with the bench). Node ${r.environment.node}, ${r.environment.natsServer}.`,
     '',
   );
+
+  lines.push(...targetsSection(r), '');
 
   lines.push('## Broker ceiling', '');
   lines.push(`JetStream on this machine, before the system's load: ${r.broker.messageBytes}-byte binary messages, file storage, ${r.broker.window} publishes in flight.`, '');
