@@ -77,6 +77,7 @@ export async function soak(options: {
       ...options,
       progressEveryMs: 5_000,
       status: () => {
+        if (sampledAt.length < 2) return 'max RSS growth: after the second sample';
         const worst = mostGrown(rssSamples);
         return worst ? `max RSS growth ${worst.percent >= 0 ? '+' : ''}${worst.percent} % (${worst.name})` : '';
       },
