@@ -25,6 +25,11 @@ export function watchCompletions(nc: NatsConnection): CompletionWatch {
   const waiting = new Map<string, (o: Outcome) => void>();
   // A publish repeated by an outbox relay is stored once but seen here twice: the first counts.
   const ended = new Set<string>();
+  // Both are kept to the most recent orders, so a long run does not grow the bench: a repeat comes
+  // within seconds, and an outcome nobody claims soon (its order timed out) never will be.
+  const forgetOldest = (ids: Set<string> | Map<string, Outcome>, keep: number) => {
+    if (ids.size > keep) ids.delete(ids.keys().next().value!);
+  };
   let completed = 0;
   let cancelled = 0;
 
@@ -36,6 +41,7 @@ export function watchCompletions(nc: NatsConnection): CompletionWatch {
         const orderId = msg.headers?.get(Header.CorrelationId) || orderIdOf(msg.data);
         if (ended.has(orderId)) return;
         ended.add(orderId);
+        forgetOldest(ended, 100_000);
         const outcome = { status, at };
         const waiter = waiting.get(orderId);
         if (status === 'COMPLETED') completed++;
@@ -45,6 +51,7 @@ export function watchCompletions(nc: NatsConnection): CompletionWatch {
           waiter(outcome);
         } else {
           unclaimed.set(orderId, outcome);
+          forgetOldest(unclaimed, 10_000);
         }
       },
     });

@@ -29,6 +29,10 @@ export interface BenchSettings {
   preload: number;
   /** Orders in flight while preloading. Default 128 (quick 32). */
   preloadConcurrency: number;
+  /** Fixed gRPC rate of the soak, the last phase, which follows every process's memory. Default 50 (quick 5). */
+  soakRate: number;
+  /** Seconds of the soak; 0 skips it. Default 600 (quick 10). */
+  soakSeconds: number;
   /** How long one order may take to end before the bench counts it as lost. Default 60 s. */
   orderTimeoutSeconds: number;
   /** `tsx` (TypeScript loaded at start), `compiled` (dist/), or `auto`: compiled when built. Default auto. */
@@ -61,6 +65,8 @@ const specs: FlagSpec[] = [
   { key: 'sustainSeconds', kind: 'int', full: 20, quick: 5, help: 'seconds of each sustained phase' },
   { key: 'preload', kind: 'int', full: 20_000, quick: 300, help: 'orders placed before the second sustained phase' },
   { key: 'preloadConcurrency', kind: 'int', full: 128, quick: 32, help: 'orders in flight while preloading' },
+  { key: 'soakRate', kind: 'int', full: 50, quick: 5, help: 'fixed gRPC rate of the memory soak, orders/s' },
+  { key: 'soakSeconds', kind: 'int', full: 600, quick: 10, help: 'seconds of the memory soak (0 skips it)' },
   { key: 'orderTimeoutSeconds', kind: 'int', full: 60, help: 'an order not ended by then counts as lost' },
   { key: 'runtime', kind: 'string', full: 'auto', help: 'auto | tsx | compiled (dist/)' },
   { key: 'out', kind: 'string', full: 'bench/reports', help: 'reports folder' },
@@ -126,7 +132,7 @@ export function parseFlags(argv: string[]): BenchSettings {
     specs.map((s) => [s.key, given.has(s.key) ? given.get(s.key) : quick && s.quick !== undefined ? s.quick : s.full]),
   ) as unknown as BenchSettings;
   if (settings.rates.length === 0 || settings.rates.some((r) => r < 1)) throw new FlagError('--rates must list rates of at least 1 order/s');
-  for (const key of ['concurrency', 'preloadConcurrency', 'graphqlRate', 'ceilingWindow', 'ceilingBytes', 'ceilingMessages', 'orderTimeoutSeconds'] as const) {
+  for (const key of ['concurrency', 'preloadConcurrency', 'graphqlRate', 'ceilingWindow', 'ceilingBytes', 'ceilingMessages', 'orderTimeoutSeconds', 'soakRate'] as const) {
     if (settings[key] < 1) throw new FlagError(`${flagName(key)} must be at least 1`);
   }
   return settings;

@@ -15,7 +15,7 @@ export interface PhaseCounts {
   cancelled: number;
   /** PlaceOrder failed. */
   failed: number;
-  /** Placed, but not ended within the order timeout. */
+  /** Placed (or still being placed) but not ended within the order timeout. */
   lost: number;
   /** The first few failure messages. */
   errors: string[];
@@ -24,6 +24,8 @@ export interface PhaseCounts {
 export interface OpenLoopResult extends PhaseCounts {
   rate: number;
   seconds: number;
+  /** Orders never sent: they fell due after the window had closed, the bench having fallen behind. */
+  unsent: number;
   /** Due → COMPLETED, in ms. */
   latency: LatencySummary;
   /** Due → PlaceOrder answered, in ms. */
@@ -82,33 +84,63 @@ async function runOrder(s: Settings, c: PhaseCounts, key: string, startedAt: num
   return outcome.at;
 }
 
-export async function openLoop(s: Settings & { rate: number; seconds: number }): Promise<OpenLoopResult> {
+/**
+ * Sends `rate` orders a second for `seconds`, then waits at most the order timeout for the ones
+ * in flight (those still open then count as lost), so the phase ends however far behind the
+ * system falls. Its own memory stays flat however long it runs: the orders in flight are a
+ * counter, not a list; what it keeps per order is one latency number.
+ */
+export async function openLoop(s: Settings & { rate: number; seconds: number; progressEveryMs?: number; status?: () => string }): Promise<OpenLoopResult> {
   const c = counts();
   const latencies: number[] = [];
   const place: number[] = [];
   const total = Math.round(s.rate * s.seconds);
   const start = performance.now() + 50;
-  const inFlight: Promise<number | undefined>[] = [];
+  const windowEnd = start + s.seconds * 1_000;
+  let inFlight = 0;
+  let lastEnd = 0;
+  let drained: (() => void) | undefined;
+  const launch = (key: string, due: number) => {
+    inFlight++;
+    void runOrder(s, c, key, due, { latencies, place }).then((at) => {
+      if (at !== undefined && at > lastEnd) lastEnd = at;
+      if (--inFlight === 0) drained?.();
+    });
+  };
   let lastReport = performance.now();
-  for (let i = 0; i < total; i++) {
-    const due = start + (i * 1_000) / s.rate;
+  let sent = 0;
+  for (; sent < total; sent++) {
+    const due = start + (sent * 1_000) / s.rate;
     const wait = due - performance.now();
     if (wait > 0) await sleep(wait);
-    inFlight.push(runOrder(s, c, `${s.keyPrefix}-${i}`, due, { latencies, place }));
-    if (performance.now() - lastReport >= 2_000) {
+    else if (performance.now() >= windowEnd) break;
+    launch(`${s.keyPrefix}-${sent}`, due);
+    if (performance.now() - lastReport >= (s.progressEveryMs ?? 2_000)) {
       lastReport = performance.now();
-      s.progress(`  ${s.rate}/s  t=${((performance.now() - start) / 1_000).toFixed(0)}s  sent ${i + 1}/${total}  completed ${c.completed}  failed ${c.failed + c.cancelled}`);
+      const status = s.status ? `  ${s.status()}` : '';
+      s.progress(`  ${s.rate}/s  t=${((performance.now() - start) / 1_000).toFixed(0)}s  sent ${sent + 1}/${total}  completed ${c.completed}  failed ${c.failed + c.cancelled}${status}`);
     }
   }
-  const ends = (await Promise.all(inFlight)).filter((t): t is number => t !== undefined);
-  const last = Math.max(start + s.seconds * 1_000, ...ends);
+  if (inFlight > 0) {
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, s.orderTimeoutMs);
+      drained = () => {
+        clearTimeout(timer);
+        resolve();
+      };
+    });
+  }
+  // Orders still open keep running in the background, but this phase's figures are final here.
+  const result = { ...c, lost: c.lost + inFlight, errors: [...c.errors] };
+  const last = Math.max(windowEnd, lastEnd);
   return {
     rate: s.rate,
     seconds: s.seconds,
-    ...c,
+    unsent: total - sent,
+    ...result,
     latency: summarize(latencies),
     placeLatency: summarize(place),
-    achievedPerSecond: Math.round((c.completed * 10_000) / (last - start)) / 10,
+    achievedPerSecond: Math.round((result.completed * 10_000) / (last - start)) / 10,
   };
 }
 

@@ -2,8 +2,9 @@
  * `npm run bench`: Orderflow in the production shape, measured in one run. Starts its own
  * nats-server and measures the broker's ceiling, starts every service and the gateway as their
  * own processes, then: placeOrder → COMPLETED at fixed rates over gRPC and a GraphQL slice,
- * sustained completed orders/s with CPU and memory per process, a preload of many orders, and
- * the sustained phase again. Writes bench/reports/<timestamp>/report.{json,md}. Flags: --help.
+ * sustained completed orders/s with CPU and memory per process, a preload of many orders, the
+ * sustained phase again, and a soak at a fixed rate that follows every process's memory. Writes
+ * bench/reports/<timestamp>/report.{json,md}, the measured figures beside the targets. Flags: --help.
  */
 import { cpus, loadavg } from 'node:os';
 import { consumersCaughtUp, measureBrokerCeiling, streamCounts, total } from './broker.js';
@@ -13,7 +14,9 @@ import { FlagError, parseFlags, usage, type BenchSettings } from './flags.js';
 import { openLoop, closedLoop, type Place } from './load.js';
 import { writeReport, type BenchReport } from './report.js';
 import { startBroker, type RunningSystem } from './system.js';
+import { soak, type SoakResult } from './soak.js';
 import { sustained } from './sustained.js';
+import { checkTargets } from './targets.js';
 import { connectNats, silentLogger, type Nats } from '../services/platform/index.js';
 
 const say = (line: string) => process.stdout.write(`${line}\n`);
@@ -36,7 +39,7 @@ try {
   process.exit(2);
 }
 
-async function run(system: RunningSystem, nats: Nats): Promise<Omit<BenchReport, 'startedAt' | 'finishedAt' | 'settings' | 'environment'>> {
+async function run(system: RunningSystem, nats: Nats): Promise<Omit<BenchReport, 'startedAt' | 'finishedAt' | 'targets' | 'settings' | 'environment'>> {
   const s = settings;
   const orderTimeoutMs = s.orderTimeoutSeconds * 1_000;
 
@@ -103,6 +106,18 @@ async function run(system: RunningSystem, nats: Nats): Promise<Omit<BenchReport,
     phase(`sustained again with ${stored} orders stored: ${s.concurrency} in flight for ${s.sustainSeconds} s`);
     const after = await sustain('sustained after preload', 'sustained2');
 
+    let soaked: SoakResult | null = null;
+    if (s.soakSeconds > 0) {
+      phase(`soak: ${s.soakRate} orders/s for ${s.soakSeconds} s over gRPC, resident memory of every process every 10 s`);
+      await client.ensureStock(s.soakRate * s.soakSeconds);
+      soaked = await soak({ ...common, processes: system.processes, place: grpc, keyPrefix: 'soak', rate: s.soakRate, seconds: s.soakSeconds });
+      const worst = Object.entries(soaked.rss).sort(([, a], [, b]) => b.maxGrowthPercent - a.maxGrowthPercent)[0];
+      say(`  ${soaked.completed}/${soaked.placed} completed, p50 ${soaked.latency.p50} ms, p99 ${soaked.latency.p99} ms; most grown: ${worst?.[0]} ${worst?.[1].maxGrowthPercent} % at its peak`);
+      stored += soaked.placed;
+    } else {
+      phase('soak: skipped (--soak-seconds 0)');
+    }
+
     phase('settling: every consumer caught up and no stream grown for 5 s');
     await consumersCaughtUp(nats, orderTimeoutMs, 5_000);
     const messages = total(await streamCounts(nats)) - messagesAtStart;
@@ -114,6 +129,7 @@ async function run(system: RunningSystem, nats: Nats): Promise<Omit<BenchReport,
       sustained: fresh,
       preload,
       sustainedAfterPreload: after,
+      soak: soaked,
       run: { orders: stored, messages, messagesPerOrder: Math.round((messages / Math.max(1, stored)) * 10) / 10 },
       ceilingRatio: { sustained: ratio(fresh.messageRate), afterPreload: ratio(after.messageRate) },
       warnings: Object.fromEntries(system.processes().map((p) => [p.name, { lines: p.warnings, last: p.lastWarnings }])),
@@ -145,6 +161,7 @@ try {
   const report: BenchReport = {
     startedAt,
     finishedAt: new Date().toISOString(),
+    targets: checkTargets(results),
     settings,
     environment: {
       node: process.version,

@@ -1,16 +1,20 @@
-// The bench's output: report.json (everything measured, for tools) and report.md with two SVG
+// The bench's output: report.json (everything measured, for tools) and report.md with its SVG
 // charts (for people), in bench/reports/<timestamp>/.
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { BrokerCeiling } from './broker.js';
 import type { BenchSettings } from './flags.js';
 import type { ClosedLoopResult, OpenLoopResult } from './load.js';
+import type { SoakResult } from './soak.js';
 import type { SustainedResult } from './sustained.js';
 import { barChart, lineChart } from './svg.js';
+import type { TargetCheck } from './targets.js';
 
 export interface BenchReport {
   startedAt: string;
   finishedAt: string;
+  /** The issue's targets and ARCHITECTURE.md's budget, each against this run's figure (bench/targets.ts). */
+  targets: TargetCheck[];
   settings: BenchSettings;
   environment: {
     node: string;
@@ -29,6 +33,8 @@ export interface BenchReport {
   sustained: SustainedResult;
   preload: ClosedLoopResult & { storedOrders: number };
   sustainedAfterPreload: SustainedResult;
+  /** The memory soak, last; null when `--soak-seconds 0` skipped it. */
+  soak: SoakResult | null;
   /** Every order the run placed and every broker message stored after the product was stocked, once the system settled. */
   run: { orders: number; messages: number; messagesPerOrder: number };
   /** Messages/s of each sustained phase over the broker's publish ceiling. */
@@ -41,6 +47,40 @@ const n = (v: number, digits = 1) => (Number.isFinite(v) ? v.toFixed(digits) : '
 
 function counts(r: { placed: number; completed: number; cancelled: number; failed: number; lost: number }): string {
   return `${r.completed}/${r.placed}${r.cancelled + r.failed + r.lost > 0 ? ` (cancelled ${r.cancelled}, failed ${r.failed}, lost ${r.lost})` : ''}`;
+}
+
+const signed = (percent: number) => `${percent > 0 ? '+' : ''}${n(percent)} %`;
+
+function soakSection(soak: SoakResult | null): string[] {
+  const lines = ['## Memory over a soak', ''];
+  if (!soak) return [...lines, 'Not run: `--soak-seconds 0`.'];
+  lines.push(
+    `Open loop over gRPC at ${soak.rate} orders/s for ${soak.seconds} s, last, on the store every earlier phase filled; resident memory of every process ` +
+      `from /proc every ${soak.sampleEverySeconds} s (${soak.sampledAt.length} samples), growth against the first sample. ` +
+      `${counts(soak)} orders completed${soak.unsent ? `, ${soak.unsent} never sent (the bench fell behind)` : ''}; ` +
+      `latency p50 ${n(soak.latency.p50)} ms, p99 ${n(soak.latency.p99)} ms, ${n(soak.achievedPerSecond)} completed/s.`,
+    '',
+    '| process | RSS MiB at start | min | max | at end | end vs start | max vs start |',
+    '|---|---:|---:|---:|---:|---:|---:|',
+  );
+  for (const [name, c] of Object.entries(soak.rss)) {
+    lines.push(`| ${name} | ${n(c.start)} | ${n(c.min)} | ${n(c.max)} | ${n(c.end)} | ${signed(c.endGrowthPercent)} | ${signed(c.maxGrowthPercent)} |`);
+  }
+  return [...lines, '', '![memory](memory.svg)'];
+}
+
+function targetsSection(r: BenchReport): string[] {
+  const lines = ['## Targets', ''];
+  lines.push(
+    `The performance issue's targets (2 cores, the embedded storage engine, card gateway latency 0; this machine has ${r.environment.cpus} cores) and, below them, ` +
+      "ARCHITECTURE.md's stricter design budget, each against this run's own figure. A figure this run did not take in the target's shape reads \"not measured in this run\".",
+  );
+  const result = (t: TargetCheck) => (t.met === null ? '–' : t.met ? 'met' : '**missed**') + (t.note ? ` (${t.note})` : '');
+  for (const source of ['issue', 'design budget'] as const) {
+    lines.push('', `| ${source === 'issue' ? 'issue target' : 'design budget (ARCHITECTURE.md)'} | threshold | measured | result |`, '|---|---|---|---|');
+    for (const t of r.targets.filter((x) => x.source === source)) lines.push(`| ${t.name} | ${t.target} | ${t.measured} | ${result(t)} |`);
+  }
+  return lines;
 }
 
 function markdown(r: BenchReport): string {
@@ -57,6 +97,8 @@ function markdown(r: BenchReport): string {
       `(a load above the core count means other work competed with the bench). Node ${r.environment.node}, ${r.environment.natsServer}.`,
     '',
   );
+
+  lines.push(...targetsSection(r), '');
 
   lines.push('## Broker ceiling', '');
   lines.push(`JetStream on this machine, before the system's load: ${r.broker.messageBytes}-byte binary messages, file storage, ${r.broker.window} publishes in flight.`, '');
@@ -104,6 +146,8 @@ function markdown(r: BenchReport): string {
   }
   lines.push('', '![throughput](throughput.svg)', '');
 
+  lines.push(...soakSection(r.soak), '');
+
   lines.push('## Messages per stream', '');
   lines.push(
     `Over the whole run, once settled: ${r.run.messages} broker messages for ${r.run.orders} orders placed = **${n(r.run.messagesPerOrder)} per order**. ` +
@@ -122,13 +166,13 @@ function markdown(r: BenchReport): string {
   lines.push('## Warnings', '');
   if (warned.length === 0) lines.push('No process printed a warning.', '');
   for (const [name, w] of warned) lines.push(`- ${name}: ${w.lines} lines at warn or above; the last:`, '', '```', ...w.last, '```', '');
-  const errors = [...r.fixedRate, r.graphql, r.sustained, r.preload, r.sustainedAfterPreload].flatMap((p) => p.errors);
+  const errors = [...r.fixedRate, r.graphql, r.sustained, r.preload, r.sustainedAfterPreload, ...(r.soak ? [r.soak] : [])].flatMap((p) => p.errors);
   if (errors.length) lines.push('First failures:', '', ...[...new Set(errors)].slice(0, 5).map((e) => `- ${e}`), '');
   lines.push('## Settings', '', '```json', JSON.stringify(r.settings, null, 2), '```', '');
   return lines.join('\n');
 }
 
-/** Writes report.json, report.md, latency.svg and throughput.svg; returns the folder. */
+/** Writes report.json, report.md, latency.svg, throughput.svg and (after a soak) memory.svg; returns the folder. */
 export async function writeReport(r: BenchReport): Promise<string> {
   const folder = join(r.settings.out, r.startedAt.replace(/[:.]/g, '-'));
   await mkdir(folder, { recursive: true });
@@ -158,6 +202,19 @@ export async function writeReport(r: BenchReport): Promise<string> {
       ],
     }),
   );
+  if (r.soak) {
+    const soak = r.soak;
+    await writeFile(
+      join(folder, 'memory.svg'),
+      lineChart({
+        title: `Resident memory per process, soak at ${soak.rate} orders/s`,
+        yLabel: 'MiB',
+        xLabel: 'seconds into the soak',
+        xTicks: soak.sampledAt.map((t) => t.toFixed(0)),
+        series: Object.entries(soak.rssSamples).map(([name, values]) => ({ name, values })),
+      }),
+    );
+  }
   await writeFile(join(folder, 'report.json'), `${JSON.stringify(r, null, 2)}\n`);
   await writeFile(join(folder, 'report.md'), markdown(r));
   return folder;
