@@ -49,12 +49,20 @@ interface Outcome<T> {
  */
 export class EmbeddedCollection<T extends Doc> implements Collection<T> {
   readonly #table: string;
+  // The hot statements' text, built once: the connection's statement cache is keyed by it.
+  readonly #sql: { byId: string; insert: string; update: string; delete: string };
 
   constructor(
     readonly name: string,
     private readonly slot: DatabaseSlot,
   ) {
     this.#table = quoteIdentifier(name);
+    this.#sql = {
+      byId: `SELECT doc FROM ${this.#table} WHERE id = ?`,
+      insert: `INSERT INTO ${this.#table} (id, doc) VALUES (?, ?)`,
+      update: `UPDATE ${this.#table} SET doc = ? WHERE id = ?`,
+      delete: `DELETE FROM ${this.#table} WHERE id = ?`,
+    };
   }
 
   async createIndex(keys: Sort, options: IndexOptions = {}): Promise<void> {
@@ -112,7 +120,12 @@ export class EmbeddedCollection<T extends Doc> implements Collection<T> {
   }
 
   async find(filter: Filter, options: FindOptions = {}): Promise<T[]> {
-    return this.run((db) => db.read(() => this.select(db, db.catalog(this.name), filter, options).map((row) => row.doc)));
+    return this.run((db) => {
+      const id = exactId(filter);
+      // One statement reads one snapshot without a transaction around it, and `_id` needs no catalog.
+      if (id !== undefined && options.sort === undefined) return this.byId(db, id, options.skip).map((row) => row.doc);
+      return db.read(() => this.select(db, db.catalog(this.name), filter, options).map((row) => row.doc));
+    });
   }
 
   async countDocuments(filter: Filter = {}): Promise<number> {
@@ -209,7 +222,7 @@ export class EmbeddedCollection<T extends Doc> implements Collection<T> {
         const catalog = db.catalog(this.name);
         const found = this.select(db, catalog, filter, { limit });
         for (const { doc } of found) {
-          db.statement(`DELETE FROM ${this.#table} WHERE id = ?`).run(doc._id);
+          db.statement(this.#sql.delete).run(doc._id);
           if (catalog.uniques.length > 0) db.statement(`DELETE FROM ${META.keys} WHERE coll = ? AND id = ?`).run(this.name, doc._id);
         }
         return found.length;
@@ -219,6 +232,8 @@ export class EmbeddedCollection<T extends Doc> implements Collection<T> {
 
   /** The matching documents in order, skipped and limited; runs inside the caller's transaction. */
   private select(db: SqliteDatabase, catalog: CollectionCatalog, filter: Filter, options: FindOptions): Row<T>[] {
+    const id = exactId(filter);
+    if (id !== undefined && options.sort === undefined) return this.byId(db, id, options.skip);
     const { sql, params, sorted } = selectSql(this.name, filter, options.sort, catalog.arrays);
     const skip = options.skip ?? 0;
     const limit = options.limit ?? 0;
@@ -248,10 +263,16 @@ export class EmbeddedCollection<T extends Doc> implements Collection<T> {
     return rows;
   }
 
+  /** The document with this `_id` (the `id` column always holds the document's `_id`, so no `matches` is needed). */
+  private byId(db: SqliteDatabase, id: string, skip = 0): Row<T>[] {
+    const text = db.statement(this.#sql.byId).get(id) as string | undefined;
+    return text === undefined || skip > 0 ? [] : [{ text, doc: decodeJson<T>(text) }];
+  }
+
   private insertDoc(db: SqliteDatabase, doc: T, catalog: CollectionCatalog): void {
     if (typeof doc._id !== 'string') throw new TypeError(`insert into ${this.name}: _id must be a string, got ${JSON.stringify(doc._id)}`);
     try {
-      db.statement(`INSERT INTO ${this.#table} (id, doc) VALUES (?, ?)`).run(doc._id, encodeJson(doc));
+      db.statement(this.#sql.insert).run(doc._id, encodeJson(doc));
     } catch (error) {
       if (isConstraintError(error)) throw new DuplicateKeyError(this.name, { _id: doc._id }, { cause: error });
       throw error;
@@ -264,7 +285,7 @@ export class EmbeddedCollection<T extends Doc> implements Collection<T> {
   private replaceDoc(db: SqliteDatabase, row: Row<T>, next: T, catalog: CollectionCatalog): boolean {
     const text = encodeJson(next);
     if (text === row.text) return false;
-    db.statement(`UPDATE ${this.#table} SET doc = ? WHERE id = ?`).run(text, next._id);
+    db.statement(this.#sql.update).run(text, next._id);
     if (catalog.uniques.length > 0) {
       db.statement(`DELETE FROM ${META.keys} WHERE coll = ? AND id = ?`).run(this.name, next._id);
       this.writeKeys(db, next, catalog.uniques);
@@ -316,6 +337,14 @@ export class EmbeddedCollection<T extends Doc> implements Collection<T> {
       }
     }
   }
+}
+
+/** The `_id` of a filter that is `{ _id: <string> }` and nothing else, the commonest query. */
+function exactId(filter: Filter): string | undefined {
+  const id = filter._id;
+  if (typeof id !== 'string') return undefined;
+  for (const key in filter) if (key !== '_id') return undefined;
+  return id;
 }
 
 /**
