@@ -3,7 +3,7 @@ import { UnavailableError } from '../errors.js';
 import { assertUpdate } from './checks.js';
 import { matches, sortDocuments, valuesAt } from './document-filter.js';
 import { decodeJson, encodeJson } from './document-json.js';
-import { applyUpdate, upsertDocument } from './document-update.js';
+import { applyUpdate, updateInPlace, upsertDocument } from './document-update.js';
 import { META, type CollectionCatalog, type SqliteDatabase, type UniqueIndex } from './sqlite-database.js';
 import { arrayPathsOf, indexExpression, quoteIdentifier, selectSql } from './sqlite-query.js';
 import {
@@ -33,8 +33,9 @@ interface Row<T> {
   doc: T;
 }
 
-/** What an update did: the matched documents before and after, or the document an upsert inserted. */
+/** What an update did: the matched documents before (when kept) and after, or the document an upsert inserted. */
 interface Outcome<T> {
+  matched: number;
   before: T[];
   after: T[];
   modified: number;
@@ -138,19 +139,20 @@ export class EmbeddedCollection<T extends Doc> implements Collection<T> {
   }
 
   async updateOne(filter: Filter, update: Update, options: UpsertOptions = {}): Promise<UpdateResult> {
-    const { before, modified, inserted } = this.modify(filter, update, false, options.upsert ?? false);
+    const { matched, modified, inserted } = this.modify(filter, update, false, options.upsert ?? false);
     if (inserted) return { matched: 0, modified: 0, upserted: true };
-    return { matched: before.length, modified, upserted: false };
+    return { matched, modified, upserted: false };
   }
 
   async updateMany(filter: Filter, update: Update): Promise<UpdateManyResult> {
-    const { before, modified } = this.modify(filter, update, true, false);
-    return { matched: before.length, modified };
+    const { matched, modified } = this.modify(filter, update, true, false);
+    return { matched, modified };
   }
 
   async findOneAndUpdate(filter: Filter, update: Update, options: FindOneAndUpdateOptions = {}): Promise<T | null> {
-    const { before, after, inserted } = this.modify(filter, update, false, options.upsert ?? false);
-    if (options.returnDocument === 'before') return before[0] ?? null;
+    const keepBefore = options.returnDocument === 'before';
+    const { before, after, inserted } = this.modify(filter, update, false, options.upsert ?? false, keepBefore);
+    if (keepBefore) return before[0] ?? null;
     return inserted ?? after[0] ?? null;
   }
 
@@ -198,7 +200,7 @@ export class EmbeddedCollection<T extends Doc> implements Collection<T> {
    * is set, all under the write lock: no other writer, in this process or another, runs between
    * the match and the write. Inserting an `_id` that exists but failed the filter is a DuplicateKeyError.
    */
-  private modify(filter: Filter, update: Update, multi: boolean, upsert: boolean): Outcome<T> {
+  private modify(filter: Filter, update: Update, multi: boolean, upsert: boolean, keepBefore = false): Outcome<T> {
     assertUpdate(update);
     return this.run((db) =>
       db.write(() => {
@@ -207,11 +209,12 @@ export class EmbeddedCollection<T extends Doc> implements Collection<T> {
         if (found.length === 0 && upsert) {
           const inserted = upsertDocument(filter, update) as T;
           this.insertDoc(db, inserted, catalog);
-          return { before: [], after: [], modified: 0, inserted };
+          return { matched: 0, before: [], after: [], modified: 0, inserted };
         }
-        const after = found.map((row) => applyUpdate(row.doc, update));
+        // The documents were just decoded for this call: updating them saves a copy each, unless the caller wants them as they were.
+        const after = found.map((row) => (keepBefore ? applyUpdate(row.doc, update) : updateInPlace(row.doc, update)));
         const modified = found.filter((row, i) => this.replaceDoc(db, row, after[i]!, catalog)).length;
-        return { before: found.map((row) => row.doc), after, modified, inserted: null };
+        return { matched: found.length, before: keepBefore ? found.map((row) => row.doc) : [], after, modified, inserted: null };
       }),
     );
   }
