@@ -1,11 +1,12 @@
-import { spawn } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { openEmbeddedStore, type Doc } from './index.js';
+import { DuplicateKeyError, openEmbeddedStore, type Doc } from './index.js';
 
 // Two processes on one database file, as two replicas of a service without MongoDB would be.
 const ROUNDS = 100;
@@ -89,3 +90,26 @@ it('keeps every write of two processes racing on one file: no lost update, exact
     await store.close();
   }
 }, 60_000);
+
+it("honours another process's new unique index and first array path on the next read and write", async () => {
+  const store = await openEmbeddedStore(join(dir, 'catalog'));
+  try {
+    const items = store.collection<Doc>('items');
+    await items.insertOne({ _id: 'a', sku: 's1' });
+    expect(await items.find({ tags: 'x' })).toEqual([]); // this process now knows the collection without either
+
+    const changer = fileURLToPath(new URL('./fixtures/catalog-change.ts', import.meta.url));
+    await promisify(execFile)(process.execPath, ['--import', 'tsx', changer, join(dir, 'catalog')]);
+
+    // `tags` holds an array now: equality matches an element, which SQL on the JSON text would miss.
+    expect(await items.find({ tags: 'x' })).toEqual([{ _id: 'b', sku: 's2', tags: ['x', 'y'] }]);
+    await expect(items.insertOne({ _id: 'c', sku: 's1' })).rejects.toBeInstanceOf(DuplicateKeyError);
+    await expect(items.updateOne({ _id: 'a' }, { $set: { sku: 's2' } })).rejects.toBeInstanceOf(DuplicateKeyError);
+    expect(await items.find({}, { sort: { _id: 1 } })).toEqual([
+      { _id: 'a', sku: 's1' },
+      { _id: 'b', sku: 's2', tags: ['x', 'y'] },
+    ]);
+  } finally {
+    await store.close();
+  }
+}, 30_000);

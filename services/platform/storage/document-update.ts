@@ -1,5 +1,6 @@
 // The update operators of types.ts (`Update`), applied to a document in memory the way MongoDB
-// applies them, and the document an upsert inserts. Pure: inputs are never changed.
+// applies them, and the document an upsert inserts. Nothing here changes its inputs, except
+// `updateInPlace` the document it is given.
 import { randomUUID } from 'node:crypto';
 import { assertUpdate, isPlainObject } from './checks.js';
 import { compareValues, equals, isOperatorObject } from './document-filter.js';
@@ -7,16 +8,25 @@ import type { Doc, Filter, Update } from './types.js';
 
 /** `doc` with `update` applied; `$setOnInsert` applies only when `inserting`. Throws a TypeError on a bad update. */
 export function applyUpdate<T extends Record<string, unknown>>(doc: T, update: Update, inserting = false): T {
+  return updateInPlace(structuredClone(doc), update, inserting);
+}
+
+/**
+ * `applyUpdate` on `doc` itself, for a document nobody else holds (one just decoded): it saves a
+ * copy. A throw may leave `doc` half-updated. Values taken from `update` are copied into it.
+ */
+export function updateInPlace<T extends Record<string, unknown>>(doc: T, update: Update, inserting = false): T {
   assertUpdate(update);
   assertDisjointPaths(update);
-  const result = structuredClone(doc) as Record<string, unknown>;
+  const result = doc as Record<string, unknown>;
+  const id = copyOf(result._id);
   for (const [op, fields] of Object.entries(update) as [keyof Update, Record<string, unknown>][]) {
     if (!isPlainObject(fields)) throw new TypeError(`${op} needs an object of paths, got ${JSON.stringify(fields)}`);
     if (op === '$setOnInsert' && !inserting) continue;
     for (const [path, value] of Object.entries(fields)) applyOperator(result, op, path, value);
   }
-  if (!inserting && !equals(result._id, doc._id)) throw new TypeError(`an update may not change _id (${JSON.stringify(doc._id)})`);
-  return result as T;
+  if (!inserting && !equals(result._id, id)) throw new TypeError(`an update may not change _id (${JSON.stringify(id)})`);
+  return doc;
 }
 
 function applyOperator(doc: Record<string, unknown>, op: keyof Update, path: string, value: unknown): void {
@@ -25,7 +35,7 @@ function applyOperator(doc: Record<string, unknown>, op: keyof Update, path: str
   switch (op) {
     case '$set':
     case '$setOnInsert':
-      assign(parent, key, structuredClone(value));
+      assign(parent, key, copyOf(value));
       return;
     case '$unset':
       if (Array.isArray(parent)) parent[Number(key)] = null; // MongoDB keeps the array's length
@@ -41,17 +51,24 @@ function applyOperator(doc: Record<string, unknown>, op: keyof Update, path: str
       if (current !== undefined && !Array.isArray(current)) throw new TypeError(`${op} to ${path}: the field is not an array`);
       const list = (current as unknown[] | undefined) ?? [];
       const items = isOperatorObject(value) ? eachOf(op, path, value) : [value];
-      for (const item of items) if (op === '$push' || !list.some((e) => equals(e, item))) list.push(structuredClone(item));
+      for (const item of items) if (op === '$push' || !list.some((e) => equals(e, item))) list.push(copyOf(item));
       assign(parent, key, list);
       return;
     }
     case '$max':
     case '$min': {
       const order = current === undefined ? 0 : compareValues(value, current);
-      if (current === undefined || (op === '$max' ? order > 0 : order < 0)) assign(parent, key, structuredClone(value));
+      if (current === undefined || (op === '$max' ? order > 0 : order < 0)) assign(parent, key, copyOf(value));
       return;
     }
   }
+}
+
+/** structuredClone(value), skipped for the plain primitives it would return as they are (it costs a microsecond even for those). */
+function copyOf<V>(value: V): V {
+  const type = typeof value;
+  if (value === null || type === 'string' || type === 'number' || type === 'boolean' || type === 'undefined') return value;
+  return structuredClone(value); // and a function or symbol throws, as before
 }
 
 function eachOf(op: string, path: string, value: Record<string, unknown>): unknown[] {

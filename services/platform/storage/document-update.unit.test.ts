@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { applyUpdate, upsertDocument } from './document-update.js';
+import { applyUpdate, updateInPlace, upsertDocument } from './document-update.js';
 
 describe('applyUpdate', () => {
   const doc = { _id: 'a', qty: 1, tags: ['x'], meta: { color: 'red' } };
@@ -42,6 +42,23 @@ describe('applyUpdate', () => {
 
   it('updates array elements by index', () => {
     expect(applyUpdate({ _id: 'a', lines: [{ qty: 1 }, { qty: 2 }] }, { $inc: { 'lines.1.qty': 5 } })).toEqual({ _id: 'a', lines: [{ qty: 1 }, { qty: 7 }] });
+  });
+});
+
+describe('updateInPlace', () => {
+  it('changes the document it is given and shares no object with the update', () => {
+    const doc = { _id: 'a', qty: 1, meta: { color: 'red' } };
+    const size = { w: 2 };
+    const out = updateInPlace(doc, { $set: { 'meta.size': size }, $inc: { qty: 1 }, $push: { tags: size } });
+    expect(out).toBe(doc);
+    expect(doc).toEqual({ _id: 'a', qty: 2, meta: { color: 'red', size: { w: 2 } }, tags: [{ w: 2 }] });
+    size.w = 3;
+    expect(doc.meta).toEqual({ color: 'red', size: { w: 2 } });
+  });
+
+  it('refuses a change of _id, an object _id included', () => {
+    expect(() => updateInPlace({ _id: 'a' }, { $set: { _id: 'b' } })).toThrow(/_id/);
+    expect(() => updateInPlace({ _id: { k: 1 } } as never, { $set: { '_id.k': 2 } })).toThrow(/_id/);
   });
 });
 

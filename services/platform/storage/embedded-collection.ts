@@ -3,8 +3,8 @@ import { UnavailableError } from '../errors.js';
 import { assertUpdate } from './checks.js';
 import { matches, sortDocuments, valuesAt } from './document-filter.js';
 import { decodeJson, encodeJson } from './document-json.js';
-import { applyUpdate, upsertDocument } from './document-update.js';
-import { META, type SqliteDatabase } from './sqlite-database.js';
+import { applyUpdate, updateInPlace, upsertDocument } from './document-update.js';
+import { META, type CollectionCatalog, type SqliteDatabase, type UniqueIndex } from './sqlite-database.js';
 import { arrayPathsOf, indexExpression, quoteIdentifier, selectSql } from './sqlite-query.js';
 import {
   DuplicateKeyError,
@@ -33,14 +33,9 @@ interface Row<T> {
   doc: T;
 }
 
-/** A unique index as registered in META.indexes. */
-interface UniqueIndex {
-  name: string;
-  keys: [string, number][];
-}
-
-/** What an update did: the matched documents before and after, or the document an upsert inserted. */
+/** What an update did: the matched documents before (when kept) and after, or the document an upsert inserted. */
 interface Outcome<T> {
+  matched: number;
   before: T[];
   after: T[];
   modified: number;
@@ -55,12 +50,20 @@ interface Outcome<T> {
  */
 export class EmbeddedCollection<T extends Doc> implements Collection<T> {
   readonly #table: string;
+  // The hot statements' text, built once: the connection's statement cache is keyed by it.
+  readonly #sql: { byId: string; insert: string; update: string; delete: string };
 
   constructor(
     readonly name: string,
     private readonly slot: DatabaseSlot,
   ) {
     this.#table = quoteIdentifier(name);
+    this.#sql = {
+      byId: `SELECT doc FROM ${this.#table} WHERE id = ?`,
+      insert: `INSERT INTO ${this.#table} (id, doc) VALUES (?, ?)`,
+      update: `UPDATE ${this.#table} SET doc = ? WHERE id = ?`,
+      delete: `DELETE FROM ${this.#table} WHERE id = ?`,
+    };
   }
 
   async createIndex(keys: Sort, options: IndexOptions = {}): Promise<void> {
@@ -79,6 +82,7 @@ export class EmbeddedCollection<T extends Doc> implements Collection<T> {
         const expression = indexExpression(keys);
         if (expression !== undefined) db.exec(`CREATE INDEX IF NOT EXISTS ${quoteIdentifier(name)} ON ${this.#table} (${expression})`);
         db.statement(`INSERT INTO ${META.indexes} (coll, name, keys, is_unique) VALUES (?, ?, ?, ?)`).run(this.name, name, JSON.stringify(fields), unique ? 1 : 0);
+        db.catalogChanged();
         if (unique) {
           // Existing documents get their keys now; a clash among them fails the whole index, as in MongoDB.
           const index = { name, keys: fields };
@@ -89,7 +93,7 @@ export class EmbeddedCollection<T extends Doc> implements Collection<T> {
   }
 
   async insertOne(doc: T): Promise<void> {
-    this.run((db) => db.write(() => this.insertDoc(db, doc, this.uniqueIndexes(db))));
+    this.run((db) => db.write(() => this.insertDoc(db, doc, db.catalog(this.name))));
   }
 
   async insertMany(docs: T[]): Promise<void> {
@@ -97,10 +101,10 @@ export class EmbeddedCollection<T extends Doc> implements Collection<T> {
     // Ordered, as in MongoDB: what precedes a clash is written (committed), the rest is not.
     const clash = this.run((db) =>
       db.write(() => {
-        const uniques = this.uniqueIndexes(db);
+        const catalog = db.catalog(this.name);
         for (const doc of docs) {
           try {
-            db.write(() => this.insertDoc(db, doc, uniques)); // a savepoint: a clash undoes only this document
+            db.write(() => this.insertDoc(db, doc, catalog)); // a savepoint: a clash undoes only this document
           } catch (error) {
             if (error instanceof DuplicateKeyError) return error;
             throw error;
@@ -117,50 +121,56 @@ export class EmbeddedCollection<T extends Doc> implements Collection<T> {
   }
 
   async find(filter: Filter, options: FindOptions = {}): Promise<T[]> {
-    return this.run((db) => db.read(() => this.select(db, filter, options).map((row) => row.doc)));
+    return this.run((db) => {
+      const id = exactId(filter);
+      // One statement reads one snapshot without a transaction around it, and `_id` needs no catalog.
+      if (id !== undefined && options.sort === undefined) return this.byId(db, id, options.skip).map((row) => row.doc);
+      return db.read(() => this.select(db, db.catalog(this.name), filter, options).map((row) => row.doc));
+    });
   }
 
   async countDocuments(filter: Filter = {}): Promise<number> {
     return this.run((db) =>
       db.read(() => {
         if (Object.keys(filter).length === 0) return db.statement(`SELECT count(*) FROM ${this.#table}`).get() as number;
-        return this.select(db, filter, {}).length;
+        return this.select(db, db.catalog(this.name), filter, {}).length;
       }),
     );
   }
 
   async updateOne(filter: Filter, update: Update, options: UpsertOptions = {}): Promise<UpdateResult> {
-    const { before, modified, inserted } = this.modify(filter, update, false, options.upsert ?? false);
+    const { matched, modified, inserted } = this.modify(filter, update, false, options.upsert ?? false);
     if (inserted) return { matched: 0, modified: 0, upserted: true };
-    return { matched: before.length, modified, upserted: false };
+    return { matched, modified, upserted: false };
   }
 
   async updateMany(filter: Filter, update: Update): Promise<UpdateManyResult> {
-    const { before, modified } = this.modify(filter, update, true, false);
-    return { matched: before.length, modified };
+    const { matched, modified } = this.modify(filter, update, true, false);
+    return { matched, modified };
   }
 
   async findOneAndUpdate(filter: Filter, update: Update, options: FindOneAndUpdateOptions = {}): Promise<T | null> {
-    const { before, after, inserted } = this.modify(filter, update, false, options.upsert ?? false);
-    if (options.returnDocument === 'before') return before[0] ?? null;
+    const keepBefore = options.returnDocument === 'before';
+    const { before, after, inserted } = this.modify(filter, update, false, options.upsert ?? false, keepBefore);
+    if (keepBefore) return before[0] ?? null;
     return inserted ?? after[0] ?? null;
   }
 
   async replaceOne(filter: Filter, doc: T, options: UpsertOptions = {}): Promise<UpdateResult> {
     return this.run((db) =>
       db.write(() => {
-        const uniques = this.uniqueIndexes(db);
-        const [found] = this.select(db, filter, { limit: 1 });
+        const catalog = db.catalog(this.name);
+        const [found] = this.select(db, catalog, filter, { limit: 1 });
         if (found === undefined) {
           if (!options.upsert) return { matched: 0, modified: 0, upserted: false };
           const _id = doc._id ?? upsertDocument(filter, { $setOnInsert: {} })._id;
-          this.insertDoc(db, { ...doc, _id }, uniques);
+          this.insertDoc(db, { ...doc, _id }, catalog);
           return { matched: 0, modified: 0, upserted: true };
         }
         if (doc._id !== undefined && doc._id !== found.doc._id) {
           throw new TypeError(`replaceOne on ${this.name} may not change _id ${JSON.stringify(found.doc._id)}`);
         }
-        const changed = this.replaceDoc(db, found, { ...doc, _id: found.doc._id }, uniques);
+        const changed = this.replaceDoc(db, found, { ...doc, _id: found.doc._id }, catalog);
         return { matched: 1, modified: changed ? 1 : 0, upserted: false };
       }),
     );
@@ -179,6 +189,7 @@ export class EmbeddedCollection<T extends Doc> implements Collection<T> {
       db.write(() => {
         db.exec(`DROP TABLE IF EXISTS ${this.#table}`); // its SQL indexes go with it
         for (const meta of [META.indexes, META.arrays, META.keys]) db.statement(`DELETE FROM ${meta} WHERE coll = ?`).run(this.name);
+        db.catalogChanged();
       });
       db.forgetTable(this.name);
     });
@@ -189,20 +200,21 @@ export class EmbeddedCollection<T extends Doc> implements Collection<T> {
    * is set, all under the write lock: no other writer, in this process or another, runs between
    * the match and the write. Inserting an `_id` that exists but failed the filter is a DuplicateKeyError.
    */
-  private modify(filter: Filter, update: Update, multi: boolean, upsert: boolean): Outcome<T> {
+  private modify(filter: Filter, update: Update, multi: boolean, upsert: boolean, keepBefore = false): Outcome<T> {
     assertUpdate(update);
     return this.run((db) =>
       db.write(() => {
-        const uniques = this.uniqueIndexes(db);
-        const found = this.select(db, filter, multi ? {} : { limit: 1 });
+        const catalog = db.catalog(this.name);
+        const found = this.select(db, catalog, filter, multi ? {} : { limit: 1 });
         if (found.length === 0 && upsert) {
           const inserted = upsertDocument(filter, update) as T;
-          this.insertDoc(db, inserted, uniques);
-          return { before: [], after: [], modified: 0, inserted };
+          this.insertDoc(db, inserted, catalog);
+          return { matched: 0, before: [], after: [], modified: 0, inserted };
         }
-        const after = found.map((row) => applyUpdate(row.doc, update));
-        const modified = found.filter((row, i) => this.replaceDoc(db, row, after[i]!, uniques)).length;
-        return { before: found.map((row) => row.doc), after, modified, inserted: null };
+        // The documents were just decoded for this call: updating them saves a copy each, unless the caller wants them as they were.
+        const after = found.map((row) => (keepBefore ? applyUpdate(row.doc, update) : updateInPlace(row.doc, update)));
+        const modified = found.filter((row, i) => this.replaceDoc(db, row, after[i]!, catalog)).length;
+        return { matched: found.length, before: keepBefore ? found.map((row) => row.doc) : [], after, modified, inserted: null };
       }),
     );
   }
@@ -210,11 +222,11 @@ export class EmbeddedCollection<T extends Doc> implements Collection<T> {
   private remove(filter: Filter, limit: number): number {
     return this.run((db) =>
       db.write(() => {
-        const uniques = this.uniqueIndexes(db);
-        const found = this.select(db, filter, { limit });
+        const catalog = db.catalog(this.name);
+        const found = this.select(db, catalog, filter, { limit });
         for (const { doc } of found) {
-          db.statement(`DELETE FROM ${this.#table} WHERE id = ?`).run(doc._id);
-          if (uniques.length > 0) db.statement(`DELETE FROM ${META.keys} WHERE coll = ? AND id = ?`).run(this.name, doc._id);
+          db.statement(this.#sql.delete).run(doc._id);
+          if (catalog.uniques.length > 0) db.statement(`DELETE FROM ${META.keys} WHERE coll = ? AND id = ?`).run(this.name, doc._id);
         }
         return found.length;
       }),
@@ -222,9 +234,10 @@ export class EmbeddedCollection<T extends Doc> implements Collection<T> {
   }
 
   /** The matching documents in order, skipped and limited; runs inside the caller's transaction. */
-  private select(db: SqliteDatabase, filter: Filter, options: FindOptions): Row<T>[] {
-    const arrays = new Set(db.statement(`SELECT path FROM ${META.arrays} WHERE coll = ?`).all(this.name) as string[]);
-    const { sql, params, sorted } = selectSql(this.name, filter, options.sort, arrays);
+  private select(db: SqliteDatabase, catalog: CollectionCatalog, filter: Filter, options: FindOptions): Row<T>[] {
+    const id = exactId(filter);
+    if (id !== undefined && options.sort === undefined) return this.byId(db, id, options.skip);
+    const { sql, params, sorted } = selectSql(this.name, filter, options.sort, catalog.arrays);
     const skip = options.skip ?? 0;
     const limit = options.limit ?? 0;
     const rows: Row<T>[] = [];
@@ -253,33 +266,39 @@ export class EmbeddedCollection<T extends Doc> implements Collection<T> {
     return rows;
   }
 
-  private insertDoc(db: SqliteDatabase, doc: T, uniques: UniqueIndex[]): void {
+  /** The document with this `_id` (the `id` column always holds the document's `_id`, so no `matches` is needed). */
+  private byId(db: SqliteDatabase, id: string, skip = 0): Row<T>[] {
+    const text = db.statement(this.#sql.byId).get(id) as string | undefined;
+    return text === undefined || skip > 0 ? [] : [{ text, doc: decodeJson<T>(text) }];
+  }
+
+  private insertDoc(db: SqliteDatabase, doc: T, catalog: CollectionCatalog): void {
     if (typeof doc._id !== 'string') throw new TypeError(`insert into ${this.name}: _id must be a string, got ${JSON.stringify(doc._id)}`);
     try {
-      db.statement(`INSERT INTO ${this.#table} (id, doc) VALUES (?, ?)`).run(doc._id, encodeJson(doc));
+      db.statement(this.#sql.insert).run(doc._id, encodeJson(doc));
     } catch (error) {
       if (isConstraintError(error)) throw new DuplicateKeyError(this.name, { _id: doc._id }, { cause: error });
       throw error;
     }
-    this.writeKeys(db, doc, uniques);
-    this.recordArrays(db, doc);
+    this.writeKeys(db, doc, catalog.uniques);
+    this.recordArrays(db, doc, catalog);
   }
 
   /** Writes `next` over the stored row when its content differs; returns whether it did. */
-  private replaceDoc(db: SqliteDatabase, row: Row<T>, next: T, uniques: UniqueIndex[]): boolean {
+  private replaceDoc(db: SqliteDatabase, row: Row<T>, next: T, catalog: CollectionCatalog): boolean {
     const text = encodeJson(next);
     if (text === row.text) return false;
-    db.statement(`UPDATE ${this.#table} SET doc = ? WHERE id = ?`).run(text, next._id);
-    if (uniques.length > 0) {
+    db.statement(this.#sql.update).run(text, next._id);
+    if (catalog.uniques.length > 0) {
       db.statement(`DELETE FROM ${META.keys} WHERE coll = ? AND id = ?`).run(this.name, next._id);
-      this.writeKeys(db, next, uniques);
+      this.writeKeys(db, next, catalog.uniques);
     }
-    this.recordArrays(db, next);
+    this.recordArrays(db, next, catalog);
     return true;
   }
 
   /** Claims the document's keys in each unique index; a key held by another document is a DuplicateKeyError. */
-  private writeKeys(db: SqliteDatabase, doc: T, uniques: UniqueIndex[]): void {
+  private writeKeys(db: SqliteDatabase, doc: T, uniques: readonly UniqueIndex[]): void {
     const insert = db.statement(`INSERT INTO ${META.keys} (coll, idx, key, id) VALUES (?, ?, ?, ?)`);
     for (const index of uniques) {
       for (const [key, value] of keysOf(doc, index.keys)) {
@@ -293,15 +312,12 @@ export class EmbeddedCollection<T extends Doc> implements Collection<T> {
     }
   }
 
-  private recordArrays(db: SqliteDatabase, doc: T): void {
-    const paths = arrayPathsOf(doc);
-    if (paths.length === 0) return;
-    db.statement(`INSERT OR IGNORE INTO ${META.arrays} (coll, path) SELECT ?, value FROM json_each(?)`).run(this.name, JSON.stringify(paths));
-  }
-
-  private uniqueIndexes(db: SqliteDatabase): UniqueIndex[] {
-    const rows = db.statement(`SELECT name, keys FROM ${META.indexes} WHERE coll = ? AND is_unique = 1`).raw().all(this.name) as [string, string][];
-    return rows.map(([name, keys]) => ({ name, keys: JSON.parse(keys) as [string, number][] }));
+  /** Records the array paths of `doc` that the catalog does not know yet (no statement when there is none). */
+  private recordArrays(db: SqliteDatabase, doc: T, catalog: CollectionCatalog): void {
+    const fresh = arrayPathsOf(doc).filter((path) => !catalog.arrays.has(path));
+    if (fresh.length === 0) return;
+    db.statement(`INSERT OR IGNORE INTO ${META.arrays} (coll, path) SELECT ?, value FROM json_each(?)`).run(this.name, JSON.stringify(fresh));
+    db.catalogChanged();
   }
 
   /**
@@ -324,6 +340,14 @@ export class EmbeddedCollection<T extends Doc> implements Collection<T> {
       }
     }
   }
+}
+
+/** The `_id` of a filter that is `{ _id: <string> }` and nothing else, the commonest query. */
+function exactId(filter: Filter): string | undefined {
+  const id = filter._id;
+  if (typeof id !== 'string') return undefined;
+  for (const key in filter) if (key !== '_id') return undefined;
+  return id;
 }
 
 /**

@@ -18,6 +18,8 @@ export const META = {
   arrays: quoteIdentifier('orderflow:arrays'),
   /** Keys of unique indexes, one row per key (an array field gives a row per element). */
   keys: quoteIdentifier('orderflow:keys'),
+  /** One row: a counter bumped by every transaction that changes `indexes` or `arrays` (see `catalog`). */
+  catalog: quoteIdentifier('orderflow:catalog'),
 } as const;
 
 const SCHEMA = `
@@ -25,7 +27,21 @@ const SCHEMA = `
   CREATE TABLE IF NOT EXISTS ${META.arrays} (coll TEXT NOT NULL, path TEXT NOT NULL, PRIMARY KEY (coll, path));
   CREATE TABLE IF NOT EXISTS ${META.keys} (coll TEXT NOT NULL, idx TEXT NOT NULL, key TEXT NOT NULL, id TEXT NOT NULL, PRIMARY KEY (coll, idx, key));
   CREATE INDEX IF NOT EXISTS ${quoteIdentifier('orderflow:keys:by_id')} ON ${META.keys} (coll, id);
+  CREATE TABLE IF NOT EXISTS ${META.catalog} (id INTEGER PRIMARY KEY CHECK (id = 0), version INTEGER NOT NULL);
 `;
+
+/** A unique index as registered in META.indexes. */
+export interface UniqueIndex {
+  name: string;
+  keys: [string, number][];
+}
+
+/** What the engine's own tables say about one collection, as of one transaction. */
+export interface CollectionCatalog {
+  readonly uniques: readonly UniqueIndex[];
+  /** Paths at which some document holds an array. */
+  readonly arrays: ReadonlySet<string>;
+}
 
 const MAX_CACHED_STATEMENTS = 500;
 
@@ -35,6 +51,11 @@ export class SqliteDatabase {
   // Tables this connection has created or seen; a drop by another process is noticed as 'no such table'.
   readonly #tables = new Set<string>();
   readonly #transaction: Database.Transaction<(work: () => unknown) => unknown>;
+  // Catalogs as of META.catalog's version `#catalogVersion`; none is kept while the open write
+  // transaction has changed the catalog, since it may yet roll back.
+  readonly #catalogs = new Map<string, CollectionCatalog>();
+  #catalogVersion: number | undefined;
+  #catalogChanging = false;
   #closed = false;
 
   constructor(
@@ -77,16 +98,51 @@ export class SqliteDatabase {
 
   /** Runs `work` holding the database's write lock (BEGIN IMMEDIATE); a throw rolls everything back. */
   write<R>(work: () => R): R {
-    return this.#transaction.immediate(work) as R;
+    try {
+      return this.#transaction.immediate(work) as R;
+    } finally {
+      if (this.#catalogChanging && !this.#db.inTransaction) {
+        this.#catalogChanging = false;
+        this.#catalogVersion = undefined;
+      }
+    }
   }
 
-  /** Creates the collection's table unless this connection already knows it (outside any transaction). */
+  /**
+   * The collection's unique indexes and array paths, inside a transaction. They are cached per
+   * connection and read again only when META.catalog's version differs from the cached one: every
+   * change to them, in any process, bumps it in the same transaction (`catalogChanged`), so one
+   * single-row read per call tells whether the cache still holds.
+   */
+  catalog(collection: string): CollectionCatalog {
+    const version = (this.statement(`SELECT version FROM ${META.catalog}`).get() as number | undefined) ?? 0;
+    if (version !== this.#catalogVersion) {
+      this.#catalogs.clear();
+      this.#catalogVersion = this.#catalogChanging ? undefined : version;
+    }
+    let catalog = this.#catalogs.get(collection);
+    if (catalog === undefined) {
+      catalog = this.loadCatalog(collection);
+      if (this.#catalogVersion !== undefined) this.#catalogs.set(collection, catalog);
+    }
+    return catalog;
+  }
+
+  /** Inside a write transaction that changes META.indexes or META.arrays: tells every connection to read them again. */
+  catalogChanged(): void {
+    this.statement(`INSERT INTO ${META.catalog} (id, version) VALUES (0, 1) ON CONFLICT (id) DO UPDATE SET version = version + 1`).run();
+    this.#catalogChanging = true;
+    this.#catalogVersion = undefined;
+    this.#catalogs.clear();
+  }
+
   /** The collections' tables: every table but SQLite's own and the engine's (named `orderflow:*`). */
   tableNames(): string[] {
     // Cached readers pluck their first column.
     return this.statement(`SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' AND name NOT LIKE 'orderflow:%' ORDER BY name`).all() as string[];
   }
 
+  /** Creates the collection's table unless this connection already knows it (outside any transaction). */
   ensureTable(collection: string): void {
     if (this.#tables.has(collection)) return;
     this.#db.exec(`CREATE TABLE IF NOT EXISTS ${quoteIdentifier(collection)} (id TEXT PRIMARY KEY, doc TEXT NOT NULL)`);
@@ -101,6 +157,14 @@ export class SqliteDatabase {
   /** Runs DDL (CREATE INDEX, DROP TABLE) inside the current transaction. */
   exec(sql: string): void {
     this.#db.exec(sql);
+  }
+
+  private loadCatalog(collection: string): CollectionCatalog {
+    const indexes = this.statement(`SELECT name, keys FROM ${META.indexes} WHERE coll = ? AND is_unique = 1`).raw().all(collection) as [string, string][];
+    return {
+      uniques: indexes.map(([name, keys]) => ({ name, keys: JSON.parse(keys) as [string, number][] })),
+      arrays: new Set(this.statement(`SELECT path FROM ${META.arrays} WHERE coll = ?`).all(collection) as string[]),
+    };
   }
 
   close(): void {
