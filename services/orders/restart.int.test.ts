@@ -71,6 +71,8 @@ describe('a crash between the append and the view write', () => {
     const rebuilt = await waitFor('the view to be rebuilt', async () => (await views.findOne({ _id: placed.id })) ?? false);
     expect(rebuilt).toMatchObject({ version: 8, status: OrderStatus.ORDER_STATUS_COMPLETED });
     await waitFor('the orphan secret to be removed', async () => (await secrets.findOne({ _id: 'ord_never_stored' })) === null);
+    // The sweep clears the marker after rebuilding the view, beside the orphan's removal: wait for it too.
+    await waitFor('the marker to be cleared', async () => (await secrets.findOne({ _id: placed.id }))?.checkAt === undefined);
     expect(await secrets.findOne({ _id: placed.id })).toEqual({ _id: placed.id }); // token gone once charged; marker cleared
   });
 });

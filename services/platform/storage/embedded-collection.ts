@@ -72,47 +72,43 @@ export class EmbeddedCollection<T extends Doc> implements Collection<T> {
     if (fields.some(([, direction]) => direction !== 1 && direction !== -1)) throw new TypeError(`createIndex on ${this.name}: directions are 1 or -1`);
     const unique = options.unique ?? false;
     const name = `${this.name}:${fields.map(([path, direction]) => `${path}_${direction}`).join('_')}`;
-    this.run((db) =>
-      db.write(() => {
-        const existing = db.statement(`SELECT is_unique FROM ${META.indexes} WHERE coll = ? AND name = ?`).get(this.name, name);
-        if (existing !== undefined) {
-          if (Boolean(existing) !== unique) throw new Error(`index ${JSON.stringify(keys)} on ${this.name} exists with unique: ${Boolean(existing)}`);
-          return;
-        }
-        const expression = indexExpression(keys);
-        if (expression !== undefined) db.exec(`CREATE INDEX IF NOT EXISTS ${quoteIdentifier(name)} ON ${this.#table} (${expression})`);
-        db.statement(`INSERT INTO ${META.indexes} (coll, name, keys, is_unique) VALUES (?, ?, ?, ?)`).run(this.name, name, JSON.stringify(fields), unique ? 1 : 0);
-        db.catalogChanged();
-        if (unique) {
-          // Existing documents get their keys now; a clash among them fails the whole index, as in MongoDB.
-          const index = { name, keys: fields };
-          for (const text of db.statement(`SELECT doc FROM ${this.#table}`).all() as string[]) this.writeKeys(db, decodeJson<T>(text), [index]);
-        }
-      }),
-    );
+    await this.write((db) => {
+      const existing = db.statement(`SELECT is_unique FROM ${META.indexes} WHERE coll = ? AND name = ?`).get(this.name, name);
+      if (existing !== undefined) {
+        if (Boolean(existing) !== unique) throw new Error(`index ${JSON.stringify(keys)} on ${this.name} exists with unique: ${Boolean(existing)}`);
+        return;
+      }
+      const expression = indexExpression(keys);
+      if (expression !== undefined) db.exec(`CREATE INDEX IF NOT EXISTS ${quoteIdentifier(name)} ON ${this.#table} (${expression})`);
+      db.statement(`INSERT INTO ${META.indexes} (coll, name, keys, is_unique) VALUES (?, ?, ?, ?)`).run(this.name, name, JSON.stringify(fields), unique ? 1 : 0);
+      db.catalogChanged();
+      if (unique) {
+        // Existing documents get their keys now; a clash among them fails the whole index, as in MongoDB.
+        const index = { name, keys: fields };
+        for (const text of db.statement(`SELECT doc FROM ${this.#table}`).all() as string[]) this.writeKeys(db, decodeJson<T>(text), [index]);
+      }
+    });
   }
 
   async insertOne(doc: T): Promise<void> {
-    this.run((db) => db.write(() => this.insertDoc(db, doc, db.catalog(this.name))));
+    await this.write((db) => this.insertDoc(db, doc, db.catalog(this.name)));
   }
 
   async insertMany(docs: T[]): Promise<void> {
     if (docs.length === 0) return;
     // Ordered, as in MongoDB: what precedes a clash is written (committed), the rest is not.
-    const clash = this.run((db) =>
-      db.write(() => {
-        const catalog = db.catalog(this.name);
-        for (const doc of docs) {
-          try {
-            db.write(() => this.insertDoc(db, doc, catalog)); // a savepoint: a clash undoes only this document
-          } catch (error) {
-            if (error instanceof DuplicateKeyError) return error;
-            throw error;
-          }
+    const clash = await this.write((db) => {
+      const catalog = db.catalog(this.name);
+      for (const doc of docs) {
+        try {
+          db.write(() => this.insertDoc(db, doc, catalog)); // a savepoint: a clash undoes only this document
+        } catch (error) {
+          if (error instanceof DuplicateKeyError) return error;
+          throw error;
         }
-        return undefined;
-      }),
-    );
+      }
+      return undefined;
+    });
     if (clash) throw clash;
   }
 
@@ -139,41 +135,39 @@ export class EmbeddedCollection<T extends Doc> implements Collection<T> {
   }
 
   async updateOne(filter: Filter, update: Update, options: UpsertOptions = {}): Promise<UpdateResult> {
-    const { matched, modified, inserted } = this.modify(filter, update, false, options.upsert ?? false);
+    const { matched, modified, inserted } = await this.modify(filter, update, false, options.upsert ?? false);
     if (inserted) return { matched: 0, modified: 0, upserted: true };
     return { matched, modified, upserted: false };
   }
 
   async updateMany(filter: Filter, update: Update): Promise<UpdateManyResult> {
-    const { matched, modified } = this.modify(filter, update, true, false);
+    const { matched, modified } = await this.modify(filter, update, true, false);
     return { matched, modified };
   }
 
   async findOneAndUpdate(filter: Filter, update: Update, options: FindOneAndUpdateOptions = {}): Promise<T | null> {
     const keepBefore = options.returnDocument === 'before';
-    const { before, after, inserted } = this.modify(filter, update, false, options.upsert ?? false, keepBefore);
+    const { before, after, inserted } = await this.modify(filter, update, false, options.upsert ?? false, keepBefore);
     if (keepBefore) return before[0] ?? null;
     return inserted ?? after[0] ?? null;
   }
 
   async replaceOne(filter: Filter, doc: T, options: UpsertOptions = {}): Promise<UpdateResult> {
-    return this.run((db) =>
-      db.write(() => {
-        const catalog = db.catalog(this.name);
-        const [found] = this.select(db, catalog, filter, { limit: 1 });
-        if (found === undefined) {
-          if (!options.upsert) return { matched: 0, modified: 0, upserted: false };
-          const _id = doc._id ?? upsertDocument(filter, { $setOnInsert: {} })._id;
-          this.insertDoc(db, { ...doc, _id }, catalog);
-          return { matched: 0, modified: 0, upserted: true };
-        }
-        if (doc._id !== undefined && doc._id !== found.doc._id) {
-          throw new TypeError(`replaceOne on ${this.name} may not change _id ${JSON.stringify(found.doc._id)}`);
-        }
-        const changed = this.replaceDoc(db, found, { ...doc, _id: found.doc._id }, catalog);
-        return { matched: 1, modified: changed ? 1 : 0, upserted: false };
-      }),
-    );
+    return this.write((db) => {
+      const catalog = db.catalog(this.name);
+      const [found] = this.select(db, catalog, filter, { limit: 1 });
+      if (found === undefined) {
+        if (!options.upsert) return { matched: 0, modified: 0, upserted: false };
+        const _id = doc._id ?? upsertDocument(filter, { $setOnInsert: {} })._id;
+        this.insertDoc(db, { ...doc, _id }, catalog);
+        return { matched: 0, modified: 0, upserted: true };
+      }
+      if (doc._id !== undefined && doc._id !== found.doc._id) {
+        throw new TypeError(`replaceOne on ${this.name} may not change _id ${JSON.stringify(found.doc._id)}`);
+      }
+      const changed = this.replaceDoc(db, found, { ...doc, _id: found.doc._id }, catalog);
+      return { matched: 1, modified: changed ? 1 : 0, upserted: false };
+    });
   }
 
   async deleteOne(filter: Filter): Promise<number> {
@@ -185,12 +179,10 @@ export class EmbeddedCollection<T extends Doc> implements Collection<T> {
   }
 
   async drop(): Promise<void> {
-    this.run((db) => {
-      db.write(() => {
-        db.exec(`DROP TABLE IF EXISTS ${this.#table}`); // its SQL indexes go with it
-        for (const meta of [META.indexes, META.arrays, META.keys]) db.statement(`DELETE FROM ${meta} WHERE coll = ?`).run(this.name);
-        db.catalogChanged();
-      });
+    await this.write((db) => {
+      db.exec(`DROP TABLE IF EXISTS ${this.#table}`); // its SQL indexes go with it
+      for (const meta of [META.indexes, META.arrays, META.keys]) db.statement(`DELETE FROM ${meta} WHERE coll = ?`).run(this.name);
+      db.catalogChanged();
       db.forgetTable(this.name);
     });
   }
@@ -200,37 +192,33 @@ export class EmbeddedCollection<T extends Doc> implements Collection<T> {
    * is set, all under the write lock: no other writer, in this process or another, runs between
    * the match and the write. Inserting an `_id` that exists but failed the filter is a DuplicateKeyError.
    */
-  private modify(filter: Filter, update: Update, multi: boolean, upsert: boolean, keepBefore = false): Outcome<T> {
+  private async modify(filter: Filter, update: Update, multi: boolean, upsert: boolean, keepBefore = false): Promise<Outcome<T>> {
     assertUpdate(update);
-    return this.run((db) =>
-      db.write(() => {
-        const catalog = db.catalog(this.name);
-        const found = this.select(db, catalog, filter, multi ? {} : { limit: 1 });
-        if (found.length === 0 && upsert) {
-          const inserted = upsertDocument(filter, update) as T;
-          this.insertDoc(db, inserted, catalog);
-          return { matched: 0, before: [], after: [], modified: 0, inserted };
-        }
-        // The documents were just decoded for this call: updating them saves a copy each, unless the caller wants them as they were.
-        const after = found.map((row) => (keepBefore ? applyUpdate(row.doc, update) : updateInPlace(row.doc, update)));
-        const modified = found.filter((row, i) => this.replaceDoc(db, row, after[i]!, catalog)).length;
-        return { matched: found.length, before: keepBefore ? found.map((row) => row.doc) : [], after, modified, inserted: null };
-      }),
-    );
+    return this.write((db) => {
+      const catalog = db.catalog(this.name);
+      const found = this.select(db, catalog, filter, multi ? {} : { limit: 1 });
+      if (found.length === 0 && upsert) {
+        const inserted = upsertDocument(filter, update) as T;
+        this.insertDoc(db, inserted, catalog);
+        return { matched: 0, before: [], after: [], modified: 0, inserted };
+      }
+      // The documents were just decoded for this call: updating them saves a copy each, unless the caller wants them as they were.
+      const after = found.map((row) => (keepBefore ? applyUpdate(row.doc, update) : updateInPlace(row.doc, update)));
+      const modified = found.filter((row, i) => this.replaceDoc(db, row, after[i]!, catalog)).length;
+      return { matched: found.length, before: keepBefore ? found.map((row) => row.doc) : [], after, modified, inserted: null };
+    });
   }
 
-  private remove(filter: Filter, limit: number): number {
-    return this.run((db) =>
-      db.write(() => {
-        const catalog = db.catalog(this.name);
-        const found = this.select(db, catalog, filter, { limit });
-        for (const { doc } of found) {
-          db.statement(this.#sql.delete).run(doc._id);
-          if (catalog.uniques.length > 0) db.statement(`DELETE FROM ${META.keys} WHERE coll = ? AND id = ?`).run(this.name, doc._id);
-        }
-        return found.length;
-      }),
-    );
+  private remove(filter: Filter, limit: number): Promise<number> {
+    return this.write((db) => {
+      const catalog = db.catalog(this.name);
+      const found = this.select(db, catalog, filter, { limit });
+      for (const { doc } of found) {
+        db.statement(this.#sql.delete).run(doc._id);
+        if (catalog.uniques.length > 0) db.statement(`DELETE FROM ${META.keys} WHERE coll = ? AND id = ?`).run(this.name, doc._id);
+      }
+      return found.length;
+    });
   }
 
   /** The matching documents in order, skipped and limited; runs inside the caller's transaction. */
@@ -318,6 +306,19 @@ export class EmbeddedCollection<T extends Doc> implements Collection<T> {
     if (fresh.length === 0) return;
     db.statement(`INSERT OR IGNORE INTO ${META.arrays} (coll, path) SELECT ?, value FROM json_each(?)`).run(this.name, JSON.stringify(fresh));
     db.catalogChanged();
+  }
+
+  /**
+   * Runs a write `operation` under the write lock, in the transaction of the database's next
+   * group commit (SqliteDatabase.writeSoon) and in a savepoint of its own within it.
+   */
+  private write<R>(operation: (db: SqliteDatabase) => R): Promise<R> {
+    const db = this.slot.database();
+    return db
+      .writeSoon(() => this.run((open) => open.write(() => operation(open))))
+      .catch((error: unknown) => {
+        throw asUnavailable(error, db);
+      });
   }
 
   /**

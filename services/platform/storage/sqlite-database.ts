@@ -6,8 +6,11 @@
 // never corrupted (SQLite's WAL guarantee). Several processes may open one file: writers take
 // the file's write lock with BEGIN IMMEDIATE and wait up to `busy_timeout` for it; readers never
 // block writers. better-sqlite3 is synchronous, so a wait for the lock blocks this process's
-// event loop: transactions here are kept short (one document operation each).
+// event loop: transactions here are kept short. Writes issued in one turn of the event loop share
+// one transaction (group commit, `writeSoon`), each in a savepoint of its own; a write's promise
+// settles once that transaction is committed, so the durability above holds for every write.
 import Database, { type Statement } from 'better-sqlite3';
+import { counter } from '../metrics.js';
 import { quoteIdentifier } from './sqlite-query.js';
 
 /** The engine's own tables; a collection name cannot contain ':' so none can clash with them. */
@@ -45,6 +48,16 @@ export interface CollectionCatalog {
 
 const MAX_CACHED_STATEMENTS = 500;
 
+const groupedWrites = counter('orderflow_storage_writes_total', 'Write operations of the embedded engine (each an insert, update, replace or delete call)');
+const groupCommits = counter('orderflow_storage_commits_total', 'Write transactions the embedded engine committed: write operations issued together share one (group commit)');
+
+/** A write waiting for the next group commit. */
+interface QueuedWrite {
+  work: () => unknown;
+  resolve: (value: unknown) => void;
+  reject: (error: unknown) => void;
+}
+
 export class SqliteDatabase {
   readonly #db: Database.Database;
   readonly #statements = new Map<string, Statement>();
@@ -57,6 +70,8 @@ export class SqliteDatabase {
   #catalogVersion: number | undefined;
   #catalogChanging = false;
   #closed = false;
+  /** Writes issued since the last group commit; one is scheduled whenever this is not empty. */
+  #queued: QueuedWrite[] = [];
 
   constructor(
     readonly file: string,
@@ -106,6 +121,45 @@ export class SqliteDatabase {
         this.#catalogVersion = undefined;
       }
     }
+  }
+
+  /**
+   * Runs `work` under the write lock in a transaction it shares with every other write issued in
+   * the same turn of the event loop (group commit): one commit, the costliest part of a small
+   * write, for all of them. `work` does its writes through `write`, which nested in the group's
+   * transaction is a savepoint, so a throw undoes only its own writes and rejects only its own
+   * promise. Each promise settles once the group is committed; when the commit fails, every
+   * write of the group is undone and rejected with that error.
+   */
+  writeSoon<R>(work: () => R): Promise<R> {
+    return new Promise<R>((resolve, reject) => {
+      this.#queued.push({ work, resolve: resolve as (value: unknown) => void, reject });
+      if (this.#queued.length === 1) setImmediate(() => this.#commitQueued());
+    });
+  }
+
+  #commitQueued(): void {
+    const group = this.#queued.splice(0);
+    if (group.length === 0) return;
+    const outcomes: { ok: boolean; value: unknown }[] = [];
+    try {
+      if (this.#closed) throw new Error(`embedded store ${this.file} is closed`);
+      this.write(() => {
+        for (const { work } of group) {
+          try {
+            outcomes.push({ ok: true, value: work() });
+          } catch (error) {
+            outcomes.push({ ok: false, value: error });
+          }
+        }
+      });
+    } catch (error) {
+      for (const { reject } of group) reject(error);
+      return;
+    }
+    groupedWrites.inc(group.length);
+    groupCommits.inc();
+    group.forEach(({ resolve, reject }, i) => (outcomes[i]!.ok ? resolve : reject)(outcomes[i]!.value));
   }
 
   /**
@@ -169,6 +223,7 @@ export class SqliteDatabase {
 
   close(): void {
     if (this.#closed) return;
+    this.#commitQueued(); // what was issued before the close is written
     this.#closed = true;
     this.#statements.clear();
     this.#db.close();

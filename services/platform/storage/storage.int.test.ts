@@ -6,6 +6,7 @@ import Database from 'better-sqlite3';
 import { MongoClient } from 'mongodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { UnavailableError } from '../errors.js';
+import { registry } from '../metrics.js';
 import { DuplicateKeyError, openDocumentStore, openEmbeddedStore, openMongoStore } from './index.js';
 import { serverDifferences } from '../testing/ferretdb.js';
 import { describeStoreContract } from './store-contract.js';
@@ -82,6 +83,38 @@ describe('embedded engine', () => {
     await things.insertOne({ _id: 'b' });
     expect(await things.countDocuments()).toBe(2);
     await store.close();
+  });
+
+  it('commits writes issued together in one transaction, in the order issued; one that fails is undone and rejected alone', async () => {
+    const store = await openEmbeddedStore(join(root, 'group'));
+    const things = store.collection<{ _id: string; n?: number }>('things');
+    await things.insertOne({ _id: 'taken' });
+    const total = async (name: string) => ((await registry.getSingleMetric(name)!.get()).values[0]?.value ?? 0);
+    const [writesBefore, commitsBefore] = [await total('orderflow_storage_writes_total'), await total('orderflow_storage_commits_total')];
+
+    const inserts = Array.from({ length: 20 }, (_, i) => things.insertOne({ _id: `t${i}` }));
+    const clash = things.insertOne({ _id: 'taken' });
+    const update = things.updateOne({ _id: 't0' }, { $set: { n: 1 } }); // sees the insert issued before it
+    const settled = await Promise.allSettled([...inserts, clash, update]);
+
+    expect(settled.filter((r) => r.status === 'rejected').map((r) => (r as PromiseRejectedResult).reason)).toEqual([expect.any(DuplicateKeyError)]);
+    expect(await update).toEqual({ matched: 1, modified: 1, upserted: false });
+    expect(await things.countDocuments()).toBe(21);
+    expect(await things.findOne({ _id: 't0' })).toEqual({ _id: 't0', n: 1 });
+    expect(await total('orderflow_storage_writes_total')).toBe(writesBefore + 22);
+    expect(await total('orderflow_storage_commits_total')).toBe(commitsBefore + 1);
+    await store.close();
+  });
+
+  it('writes what was issued before a close', async () => {
+    const dir = join(root, 'closing');
+    const store = await openEmbeddedStore(dir);
+    const written = store.collection('things').insertOne({ _id: 'last' });
+    await store.close();
+    await written;
+    const reopened = await openEmbeddedStore(dir);
+    expect(await reopened.collection('things').findOne({ _id: 'last' })).toEqual({ _id: 'last' });
+    await reopened.close();
   });
 
   it('rejects collection names outside the shared naming rule and SQLite\'s reserved ones', async () => {
