@@ -139,7 +139,9 @@ export async function startInventoryHarness(): Promise<InventoryHarness> {
       `${stream}/${durable} to acknowledge up to ${target}`,
       async () => {
         const info = await nats.jsm.consumers.info(stream, durable);
-        return (info.ack_floor.stream_seq >= target && info.num_ack_pending === 0) || { ackFloor: info.ack_floor.stream_seq, ackPending: info.num_ack_pending };
+        if (info.ack_floor.stream_seq >= target && info.num_ack_pending === 0) return true;
+        // Not yet: a throw is what waitFor reports when it gives up.
+        throw new Error(`ack floor ${info.ack_floor.stream_seq}, ${info.num_ack_pending} pending`);
       },
       { timeoutMs: 30_000 },
     );

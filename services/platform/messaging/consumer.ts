@@ -127,6 +127,27 @@ interface LoopSource {
   redrive: boolean;
 }
 
+/**
+ * Acknowledgements sent a turn of the event loop late, all of one turn together: the client writes
+ * what is queued in one go, so handlers finishing together cost one socket write, not one each.
+ * An ack lost to a crash in between means a redelivery, which every handler absorbs.
+ */
+function ackBatcher(): { ack(m: JsMsg): void; flush(): void } {
+  let pending: JsMsg[] = [];
+  const flush = () => {
+    const batch = pending;
+    pending = [];
+    for (const m of batch) m.ack();
+  };
+  return {
+    ack(m) {
+      pending.push(m);
+      if (pending.length === 1) setImmediate(flush);
+    },
+    flush,
+  };
+}
+
 async function consumeLoop(options: RunConsumerOptions, source: LoopSource): Promise<RunningConsumer> {
   const { nats, logger } = options;
   const { stream, spec } = source;
@@ -146,6 +167,7 @@ async function consumeLoop(options: RunConsumerOptions, source: LoopSource): Pro
     pending.set(labels, info.num_pending);
     ackPending.set(labels, info.num_ack_pending);
   });
+  const acks = ackBatcher();
   // Dead letters and the handler name the consumer that failed, also for a redriven copy.
   const owner = { stream: options.stream, durable: options.consumer.durable };
 
@@ -194,7 +216,7 @@ async function consumeLoop(options: RunConsumerOptions, source: LoopSource): Pro
         },
         () => options.handler(received, { logger: log }),
       );
-      m.ack();
+      acks.ack(m);
       acked.inc(labels);
       stopTimer({ outcome: 'acked' });
     } catch (err) {
@@ -253,8 +275,10 @@ async function consumeLoop(options: RunConsumerOptions, source: LoopSource): Pro
       if (stopping) return loop;
       stopping = true;
       unsample();
+      acks.flush();
       await messages.close();
       await loop;
+      acks.flush(); // handlers that finished during the close
       logger.info({ consumer: name }, 'consumer stopped');
     },
   };
