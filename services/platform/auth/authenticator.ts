@@ -1,6 +1,9 @@
 // Verifies bearer tokens: ES256/EdDSA JWTs from the configured issuer, checked against its JWKS
 // (fetched over HTTP and cached by jose, or read from a file in development), its `iss` and `aud`.
 // Every process (gateway, subgraphs, gRPC servers) verifies for itself: none trusts the network.
+// A token verified once is remembered (by its exact text) until it expires, for at most five
+// minutes: services call each other with the same service token all day, and a signature check
+// costs far more than the call. A key withdrawn from the JWKS so stops working within that time.
 import { readFileSync } from 'node:fs';
 import { createLocalJWKSet, createRemoteJWKSet, jwtVerify, type JSONWebKeySet, type JWTVerifyGetKey } from 'jose';
 import { ConfigError } from '../config.js';
@@ -28,6 +31,29 @@ export interface IssuerSettings {
 
 const algorithms = ['ES256', 'EdDSA'];
 
+/** How long a verified token is taken on trust at most, and how many are remembered. */
+const verifiedFor = { maxMs: 5 * 60_000, entries: 10_000 };
+
+/** Verified tokens and their callers, least recently used first, each until `until` (ms). */
+class VerifiedTokens {
+  readonly #entries = new Map<string, { caller: Caller; until: number }>();
+
+  get(token: string, now: number): Caller | undefined {
+    const entry = this.#entries.get(token);
+    if (entry === undefined) return undefined;
+    this.#entries.delete(token);
+    if (entry.until <= now) return undefined;
+    this.#entries.set(token, entry); // most recently used
+    return entry.caller;
+  }
+
+  set(token: string, caller: Caller, expiresAtSeconds: number | undefined, now: number): void {
+    const until = Math.min(now + verifiedFor.maxMs, expiresAtSeconds === undefined ? Infinity : expiresAtSeconds * 1_000);
+    this.#entries.set(token, { caller, until });
+    if (this.#entries.size > verifiedFor.entries) this.#entries.delete(this.#entries.keys().next().value as string);
+  }
+}
+
 function keySet(jwks: string): JWTVerifyGetKey {
   if (/^https?:\/\//.test(jwks)) return createRemoteJWKSet(new URL(jwks), { cooldownDuration: 5_000 });
   return createLocalJWKSet(JSON.parse(readFileSync(jwks, 'utf8')) as JSONWebKeySet);
@@ -42,14 +68,19 @@ export function bearerToken(authorization: string): string {
 
 export function jwtAuthenticator(settings: IssuerSettings): Authenticator {
   const keys = keySet(settings.jwks);
+  const verified = new VerifiedTokens();
   return {
     mode: 'jwt',
     async authenticate(authorization) {
       if (authorization === undefined || authorization === '') return anonymous;
       const token = bearerToken(authorization);
+      const known = verified.get(token, Date.now());
+      if (known !== undefined) return known;
       try {
         const { payload } = await jwtVerify(token, keys, { issuer: settings.issuer, audience: settings.audience, algorithms });
-        return callerFromClaims(payload);
+        const caller = callerFromClaims(payload);
+        verified.set(token, caller, payload.exp, Date.now());
+        return caller;
       } catch (err) {
         if (err instanceof DomainError) throw err;
         // jose's messages say what failed (expired, signature, claim) without echoing the token.
