@@ -25,7 +25,7 @@ export interface BenchSettings {
   concurrency: number;
   /** Seconds of each sustained phase. Default 20 (quick 5). */
   sustainSeconds: number;
-  /** Orders placed between the two sustained phases, so the stores hold them. Default 20,000 (quick 300). */
+  /** Orders placed between the two sustained phases, so the stores hold them. Default 50,000 (quick 300). */
   preload: number;
   /** Orders in flight while preloading. Default 128 (quick 32). */
   preloadConcurrency: number;
@@ -63,7 +63,7 @@ const specs: FlagSpec[] = [
   { key: 'graphqlSeconds', kind: 'int', full: 10, quick: 3, help: 'seconds of the GraphQL slice' },
   { key: 'concurrency', kind: 'int', full: 64, quick: 16, help: 'orders in flight in the sustained phases' },
   { key: 'sustainSeconds', kind: 'int', full: 20, quick: 5, help: 'seconds of each sustained phase' },
-  { key: 'preload', kind: 'int', full: 20_000, quick: 300, help: 'orders placed before the second sustained phase' },
+  { key: 'preload', kind: 'int', full: 50_000, quick: 300, help: 'orders placed before the second sustained phase' },
   { key: 'preloadConcurrency', kind: 'int', full: 128, quick: 32, help: 'orders in flight while preloading' },
   { key: 'soakRate', kind: 'int', full: 50, quick: 5, help: 'fixed gRPC rate of the memory soak, orders/s' },
   { key: 'soakSeconds', kind: 'int', full: 600, quick: 10, help: 'seconds of the memory soak (0 skips it)' },
