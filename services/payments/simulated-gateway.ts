@@ -161,6 +161,9 @@ export class SimulatedCardGateway implements CardGateway {
     const earlier = (await this.#ledger.find({ kind: 'refund', chargeId: request.chargeId })) as RefundEntry[];
     const refunded = earlier.reduce((sum, r) => sum + r.amount.amountMinor, 0);
     if (request.amount.amountMinor <= 0 || refunded + request.amount.amountMinor > charge.amount.amountMinor) {
+      // A call with this very key may have recorded its refund since we looked: that is this refund.
+      const recorded = await this.#ledger.findOne({ _id: request.idempotencyKey });
+      if (recorded) return this.#sameRefund(recorded, request);
       throw new GatewayRejectedError(
         `refund of ${request.amount.amountMinor} exceeds what is left of capture ${request.chargeId} (${charge.amount.amountMinor - refunded})`,
       );

@@ -206,7 +206,8 @@ describe('dead letters over GraphQL', () => {
     );
     expect(sent.map((n) => n.trigger).sort()).toEqual(['OrderCompleted', 'OrderPlaced']);
     expect(sent.every((n) => n.transport === 'mailbox')).toBe(true);
-    expect(await readdir(mailbox)).toHaveLength(2);
+    // A notification is recorded before its e-mail is written: wait for the files.
+    await waitFor('both e-mails in the mailbox', async () => (await readdir(mailbox)).length === 2);
 
     // On the wire: both went to notifications' redrive subject and were taken by its twin consumer
     // only; no other consumer's twin saw a message.
