@@ -39,7 +39,10 @@ export interface OrderViewState {
   cancellationReason: CancellationReason;
   cancellationDetail: string;
   stepTimes: Record<string, Date>;
-  /** The highest order-stream version folded in: what read-your-writes waits for. */
+  /**
+   * The order-stream version up to which every order event is folded in: what read-your-writes
+   * waits for. Events delivered out of order do not raise it past one still missing.
+   */
   version: number;
   placedAt: Date | undefined;
   completedAt: Date | undefined;
@@ -93,6 +96,8 @@ export interface OrderViewFold extends OrderViewState {
   applied: string[];
   /** The order events that set the status, by stream version (objects: not every store keeps nested arrays). */
   statusMarks: StatusMark[];
+  /** The order-stream versions folded in, ascending (`version` is the end of their gap-free start). */
+  orderVersions: number[];
   /** The order-stream version each step time was taken from. */
   stepVersions: Record<string, number>;
 }
@@ -119,6 +124,7 @@ export const emptyView = (orderId: string): OrderViewFold => ({
   refundedMinor: 0,
   applied: [],
   statusMarks: [],
+  orderVersions: [],
   stepVersions: {},
 });
 
@@ -136,6 +142,16 @@ function statusOf(marks: StatusMark[]): OrderStatus {
 }
 
 const rankOf = (ranks: Record<string, [number, string]>, status: string) => Object.values(ranks).find(([, s]) => s === status)?.[0] ?? 0;
+
+/** The highest v such that versions 1..v are all in the ascending list; 0 when 1 is not. */
+function gapFreeEnd(versions: readonly number[]): number {
+  let end = 0;
+  for (const v of versions) {
+    if (v > end + 1) break;
+    end = Math.max(end, v);
+  }
+  return end;
+}
 
 /** A copy of a sorted list with `item` in its place. */
 function insertSorted<T>(list: readonly T[], item: T, before: (a: T, b: T) => boolean): T[] {
@@ -164,7 +180,10 @@ export function evolveOrderView(view: OrderViewFold, event: FoldEvent): OrderVie
     stepVersions: { ...view.stepVersions },
   };
   if (!next.updatedAt || new Date(occurredAt).getTime() > new Date(next.updatedAt).getTime()) next.updatedAt = occurredAt;
-  next.version = Math.max(next.version, version);
+  if (version > 0) {
+    next.orderVersions = insertSorted(view.orderVersions, version, (a, b) => a < b);
+    next.version = gapFreeEnd(next.orderVersions);
+  }
   const mark = (status: OrderStatus) => {
     next.statusMarks = insertSorted(view.statusMarks, { version, status }, (a, b) => a.version < b.version);
     next.status = statusOf(next.statusMarks);

@@ -28,7 +28,9 @@ describe('foldOrderView', () => {
   it('keeps a partial view consistent: a later status needs its events, not their arrival order', () => {
     const view = foldOrderView('o1', [history[2]!, history[0]!]);
     expect(view.status).toBe(OrderStatus.ORDER_STATUS_STOCK_RESERVED);
-    expect(view.version).toBe(3);
+    // Version 2 is missing: read-your-writes must not take the view as caught up past version 1.
+    expect(view.version).toBe(1);
+    expect(foldOrderView('o1', [history[2]!, history[0]!, history[1]!]).version).toBe(3);
   });
 });
 
@@ -130,7 +132,8 @@ describe('folding one event at a time', () => {
     expectOrderIndependent(events, {
       customerId: 'c1',
       status: OrderStatus.ORDER_STATUS_CANCELLED,
-      version: 10,
+      // versions 2-5 are not among these events: read-your-writes counts only version 1
+      version: 1,
       paymentStatus: 'CAPTURED',
       capturedMinor: 900,
       refundedMinor: 0,
@@ -163,7 +166,8 @@ describe('folding one event at a time', () => {
     ];
     expectOrderIndependent(events, {
       status: OrderStatus.ORDER_STATUS_DELIVERED,
-      version: 9,
+      // versions 2 and 4-6 are not among these events: read-your-writes counts only version 1
+      version: 1,
       paymentStatus: 'CAPTURED',
       shipmentStatus: 'DISPATCHED',
       trackingNumber: 'TRK-1',

@@ -11,7 +11,7 @@ import { emptyView, evolveOrderView, foldOrderView, type FoldEvent, type OrderVi
  * they read as they are, and are refolded from those events (and rewritten in the new shape) the
  * first time another event arrives for them.
  */
-export interface OrderViewDocument extends OrderViewState, Partial<Pick<OrderViewFold, 'applied' | 'statusMarks' | 'stepVersions'>> {
+export interface OrderViewDocument extends OrderViewState, Partial<Pick<OrderViewFold, 'applied' | 'statusMarks' | 'stepVersions' | 'orderVersions'>> {
   [key: string]: unknown;
   _id: string;
   /** Changes with every write: the optimistic guard of the next one. */
@@ -27,7 +27,7 @@ const maxApplyAttempts = 50;
 
 /** The fold a stored view holds; one of the earlier shape is refolded from the events it kept. */
 function storedFold(doc: OrderViewDocument): OrderViewFold {
-  if (doc.applied && doc.statusMarks && doc.stepVersions) {
+  if (doc.applied && doc.statusMarks && doc.stepVersions && doc.orderVersions) {
     const { _id, revision, events, folded, ...fold } = doc;
     return fold as unknown as OrderViewFold;
   }
