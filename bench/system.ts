@@ -13,7 +13,7 @@ import { subgraphUrlVariable, type SubgraphName } from '../gateway/config.js';
 import { grpcClient } from '../services/platform/index.js';
 import { startTestIssuer, type TestIssuer } from '../services/platform/testing/issuer.js';
 import { freePort, launchNatsServer, stopProcess } from '../services/platform/testing/nats-server.js';
-import { waitFor } from '../services/platform/testing/wait.js';
+import { WaitAbortedError, waitFor } from '../services/platform/testing/wait.js';
 import { gatewayProcess, serviceTable } from '../scripts/services.js';
 
 const root = fileURLToPath(new URL('../', import.meta.url));
@@ -145,9 +145,9 @@ export async function startBroker(options: SystemOptions): Promise<RunningSystem
 
   const exited = (c: Child) => c.child.exitCode !== null || c.child.signalCode !== null;
   const assertAlive = () => {
-    if (nats.exitCode !== null || nats.signalCode !== null) throw new Error('nats-server exited');
+    if (nats.exitCode !== null || nats.signalCode !== null) throw new WaitAbortedError('nats-server exited');
     const dead = children.find(exited);
-    if (dead && !stopping) throw new Error(`${dead.name} exited (${dead.child.exitCode ?? dead.child.signalCode}):\n${dead.output.slice(-3_000)}`);
+    if (dead && !stopping) throw new WaitAbortedError(`${dead.name} exited (${dead.child.exitCode ?? dead.child.signalCode}):\n${dead.output.slice(-3_000)}`);
   };
 
   const serving = async (name: string) => {

@@ -1,11 +1,10 @@
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { bootInventory } from '../services/inventory/index.js';
 import { connectNats, disabledAuthenticator, silentLogger, type Nats, type RunningService } from '../services/platform/index.js';
-import { captureLogs, startNatsServer, waitFor, type TestNatsServer } from '../services/platform/testing/index.js';
+import { captureLogs, freePort, startNatsServer, waitFor, type TestNatsServer } from '../services/platform/testing/index.js';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createServer } from 'node:net';
 import { startGateway, type RunningGateway } from './server.js';
 
 // The gateway started before its subgraph: it serves the playground and says it is waiting,
@@ -16,14 +15,6 @@ let nats: Nats;
 let gateway: RunningGateway;
 let inventory: RunningService | undefined;
 let dataDir: string;
-
-async function freePort(): Promise<number> {
-  const probe = createServer();
-  await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
-  const { port } = probe.address() as { port: number };
-  await new Promise((resolve) => probe.close(resolve));
-  return port;
-}
 
 beforeAll(async () => {
   server = await startNatsServer();

@@ -22,17 +22,33 @@ export interface TestNatsServer extends AsyncDisposable {
 /** The nats-server binary: NATS_SERVER_BIN, else `nats-server` on PATH (Debian installs /usr/sbin). */
 const natsServerBin = process.env.NATS_SERVER_BIN ?? 'nats-server';
 
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
+/**
+ * Ports handed out are drawn at random below Linux's ephemeral range (32768 and up), where a port
+ * picked now cannot be taken before it is bound by the source port of some outgoing connection
+ * (a process's NATS or gRPC client); each is checked to be free and handed out once per process.
+ */
+const portRange = { low: 15_000, high: 32_000 };
+const handedOut = new Set<number>();
+
+const bindable = (port: number) =>
+  new Promise<boolean>((resolve) => {
     const srv = createServer();
     srv.unref();
-    srv.on('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const address = srv.address();
-      const port = typeof address === 'object' && address ? address.port : 0;
-      srv.close(() => resolve(port));
-    });
+    srv.once('error', () => resolve(false));
+    srv.listen(port, '127.0.0.1', () => srv.close(() => resolve(true)));
   });
+
+/** A port on 127.0.0.1 that nothing listens on, for a server a test or the bench starts. */
+export async function freePort(): Promise<number> {
+  for (let attempt = 0; attempt < 200; attempt++) {
+    const port = portRange.low + Math.floor(Math.random() * (portRange.high - portRange.low));
+    if (handedOut.has(port)) continue;
+    if (await bindable(port)) {
+      handedOut.add(port);
+      return port;
+    }
+  }
+  throw new Error(`no free port found between ${portRange.low} and ${portRange.high}`);
 }
 
 /** Options of `launchNatsServer` and `startNatsServer`. */

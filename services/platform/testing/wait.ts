@@ -6,9 +6,18 @@ export interface WaitOptions {
   intervalMs?: number;
 }
 
+/** Thrown by a check to stop waiting at once: the condition can no longer come true. */
+export class WaitAbortedError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'WaitAbortedError';
+  }
+}
+
 /**
  * Polls a condition until it returns a value other than undefined, null or false, or fails after the
- * deadline with what the last check saw, so a failing test says what state it was stuck in.
+ * deadline with what the last check saw, so a failing test says what state it was stuck in. A check
+ * that throws WaitAbortedError ends the wait at once with that error.
  */
 export async function waitFor<T>(
   what: string,
@@ -23,6 +32,7 @@ export async function waitFor<T>(
       if (value !== undefined && value !== null && value !== false) return value as Exclude<T, null | undefined | false>;
       last = value;
     } catch (err) {
+      if (err instanceof WaitAbortedError) throw err;
       last = err;
     }
     if (Date.now() > deadline) {
