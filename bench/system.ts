@@ -83,8 +83,13 @@ function commandOf(name: string, runtime: Runtime): string[] {
 }
 
 /** `nats-server: v2.9.10`, from the binary launchNatsServer runs (NATS_SERVER_BIN, else PATH). */
-function natsServerVersion(): Promise<string> {
-  const bin = process.env.NATS_SERVER_BIN ?? 'nats-server';
+/**
+ * The broker the bench runs: NATS_SERVER_BIN, else the current release `npm run tools` builds into
+ * .tools/bin (what production runs; compose pins a current image), else `nats-server` on PATH.
+ */
+const natsServerBin = process.env.NATS_SERVER_BIN ?? (existsSync(join(root, '.tools', 'bin', 'nats-server')) ? join(root, '.tools', 'bin', 'nats-server') : 'nats-server');
+
+function natsServerVersion(bin: string): Promise<string> {
   return new Promise((resolve) => {
     const child = spawn(bin, ['--version'], { env: { ...process.env, PATH: `${process.env.PATH ?? ''}:/usr/sbin:/usr/local/sbin` } });
     let out = '';
@@ -105,11 +110,11 @@ interface Child {
 /** Starts the broker (nats-server, own port, temporary store); the services follow with `startServices`. */
 export async function startBroker(options: SystemOptions): Promise<RunningSystem> {
   const runtime = resolveRuntime(options.runtime);
-  const natsVersion = await natsServerVersion();
+  const natsVersion = await natsServerVersion(natsServerBin);
   const storeDir = await mkdtemp(join(tmpdir(), 'orderflow-bench-nats-'));
   const dataDir = await mkdtemp(join(tmpdir(), 'orderflow-bench-data-'));
   const natsPort = await freePort();
-  const nats = await launchNatsServer(natsPort, storeDir);
+  const nats = await launchNatsServer(natsPort, storeDir, { bin: natsServerBin });
   const natsUrl = `nats://127.0.0.1:${natsPort}`;
   // Identity as npm start runs it: every process verifies tokens, each service calls with its own.
   const issuer = await startTestIssuer();

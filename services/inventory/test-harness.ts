@@ -25,7 +25,7 @@ import {
   type Nats,
   type RunningConsumer,
 } from '../platform/index.js';
-import { startNatsServer, waitFor, type TestNatsServer, testStorage } from '../platform/testing/index.js';
+import { consumerDrained, startNatsServer, waitFor, type TestNatsServer, testStorage } from '../platform/testing/index.js';
 import { productsCollection, type ProductDocument } from './product.js';
 import { bootInventory, inventoryCommandsConsumer, type InventoryService } from './service.js';
 
@@ -131,21 +131,7 @@ export async function startInventoryHarness(): Promise<InventoryHarness> {
     },
   });
 
-  // A consumer's pending count lags a publish slightly; its ack floor compared with the stream's
-  // last sequence (read after the messages were stored) does not.
-  const drained = async (stream: string, durable: string) => {
-    const target = (await nats.jsm.streams.info(stream)).state.last_seq;
-    return waitFor(
-      `${stream}/${durable} to acknowledge up to ${target}`,
-      async () => {
-        const info = await nats.jsm.consumers.info(stream, durable);
-        if (info.ack_floor.stream_seq >= target && info.num_ack_pending === 0) return true;
-        // Not yet: a throw is what waitFor reports when it gives up.
-        throw new Error(`ack floor ${info.ack_floor.stream_seq}, ${info.num_ack_pending} pending`);
-      },
-      { timeoutMs: 30_000 },
-    );
-  };
+  const drained = (stream: string, durable: string) => consumerDrained(nats, stream, durable, { timeoutMs: 30_000 });
   const answers = (correlationId: string) => observed.filter((o) => o.correlationId === correlationId);
 
   return {

@@ -186,7 +186,9 @@ describe('poison replies', () => {
     await h.publishRaw(Events.StockReserved.subject, Events.StockReserved.type, new Uint8Array([0xff, 0xff, 0xff]), 'ord_poison');
     const noOrder = encodeMessage(Events.PaymentCaptured, { orderId: '', paymentId: 'pay_x', amount: undefined, occurredAt: new Date() });
     await h.publishRaw(Events.PaymentCaptured.subject, Events.PaymentCaptured.type, noOrder, '');
-    await h.publishRaw('shipping.events.ShipmentTeleported', 'orderflow.shipping.v1.ShipmentTeleported', new Uint8Array(), 'ord_poison');
+    // A type the saga has no route for, on a subject it reads (on nats-server 2.10+ its consumer
+    // filters on the subjects it routes, so an unknown subject would never reach it).
+    await h.publishRaw(Events.ShipmentScheduled.subject, 'orderflow.shipping.v1.ShipmentTeleported', new Uint8Array(), 'ord_poison');
 
     const letters = await waitFor('three dead letters', async () => {
       const found = (await h.deadLetters()).filter((l) => l.consumer.startsWith('orders-'));

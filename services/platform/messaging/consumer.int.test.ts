@@ -6,7 +6,9 @@ import { waitFor } from '../testing/wait.js';
 import { runConsumer, PoisonMessageError, type ReceivedMessage } from './consumer.js';
 import { DeadLetterHeader, listDeadLetters, redriveDeadLetters } from './dead-letter.js';
 import { jetStreamPublisher, Header } from './envelope.js';
-import { connectNats, deadLetterStream, ensureConsumer, ensureStream, type Nats } from './nats.js';
+import { encodeMessage, Events, streamFor } from '../contracts.js';
+import { dispatch, route } from './dispatch.js';
+import { connectNats, deadLetterStream, ensureConsumer, ensureStream, filtersSeveralSubjects, type Nats } from './nats.js';
 
 let server: TestNatsServer;
 let nats: Nats;
@@ -63,6 +65,63 @@ describe('provisioning', () => {
     expect([applied.max_age, applied.max_bytes, applied.discard]).toEqual([7 * 24 * 3600 * 1e9, 64 * 1024 ** 2, 'old']);
     await ensureStream(nats.jsm, spec);
     expect((await nats.jsm.streams.info('LIMITS')).config).toEqual(applied);
+  });
+});
+
+describe('subject filters', () => {
+  // nats-server 2.10+ filters a consumer on several subjects; 2.9 (the oldest we run on) on one.
+  const several = () => filtersSeveralSubjects(nats);
+
+  it('a dispatch table\'s consumer is handed only its routes\' types where the server filters on several subjects, and on 2.9 acknowledges the rest unread', async () => {
+    const orders = streamFor(Events.OrderPlaced);
+    await ensureStream(nats.jsm, orders);
+    const handled: string[] = [];
+    const handler = dispatch(
+      [
+        route(Events.OrderCompleted, async (e) => void handled.push(`completed ${e.orderId}`)),
+        route(Events.OrderCancelled, async (e) => void handled.push(`cancelled ${e.orderId}`)),
+      ],
+      { ignore: (type) => type.startsWith('orderflow.') },
+    );
+    const consumer = await runConsumer({ nats, stream: orders.name, consumer: { durable: 'filtered' }, logger: silentLogger(), handler });
+    const send = (contract: { subject: string; type: string }, id: string, value: Uint8Array) =>
+      jetStreamPublisher(nats.js).publish({ subject: contract.subject, id, type: contract.type, data: value, correlationId: 'ord_f' });
+    await send(Events.OrderPlaced, 'f1', encodeMessage(Events.OrderPlaced, Events.OrderPlaced.codec.fromPartial({ orderId: 'ord_f' })));
+    await send(Events.OrderStepStarted, 'f2', encodeMessage(Events.OrderStepStarted, Events.OrderStepStarted.codec.fromPartial({ orderId: 'ord_f' })));
+    await send(Events.OrderCompleted, 'f3', encodeMessage(Events.OrderCompleted, Events.OrderCompleted.codec.fromPartial({ orderId: 'ord_f' })));
+    await waitFor('the completion handled and every message settled', async () => {
+      const info = await nats.jsm.consumers.info(orders.name, 'filtered');
+      return handled.length === 1 && info.num_pending === 0 && info.num_ack_pending === 0 && info;
+    });
+    const info = await nats.jsm.consumers.info(orders.name, 'filtered');
+    expect(handled).toEqual(['completed ord_f']);
+    if (several()) {
+      expect([...(info.config.filter_subjects ?? [])].sort()).toEqual([Events.OrderCancelled.subject, Events.OrderCompleted.subject].sort());
+      expect(info.delivered.consumer_seq).toBe(1); // the two other messages were never delivered
+    } else {
+      expect(info.config.filter_subjects ?? []).toEqual([]);
+      expect(info.config.filter_subject ?? '').toBe('');
+      expect(info.delivered.consumer_seq).toBe(3); // delivered, and acknowledged without work
+    }
+    await consumer.stop();
+  });
+
+  it('a consumer whose handler reads other subjects than before is re-filtered in place, keeping its position (2.10+), and a fixed filter is never changed', async () => {
+    const { name, subject } = await freshStream();
+    const other = subject.replace(/Thing$/, 'Other');
+    if (several()) {
+      await ensureConsumer(nats.jsm, name, { durable: 'refilter', filterSubjects: [subject] });
+      expect((await nats.jsm.consumers.info(name, 'refilter')).config.filter_subject).toBe(subject);
+      await publish(subject, 'r1');
+      await ensureConsumer(nats.jsm, name, { durable: 'refilter', filterSubjects: [subject, other] });
+      const info = await nats.jsm.consumers.info(name, 'refilter');
+      expect([...(info.config.filter_subjects ?? [])].sort()).toEqual([other, subject].sort());
+      expect(info.num_pending).toBe(1); // the message published before is still to be delivered
+    } else {
+      await ensureConsumer(nats.jsm, name, { durable: 'refilter' });
+    }
+    await ensureConsumer(nats.jsm, name, { durable: 'fixed', filterSubject: subject });
+    await expect(ensureConsumer(nats.jsm, name, { durable: 'fixed', filterSubject: other })).rejects.toThrow(/delete the consumer to change its filter/);
   });
 });
 

@@ -5,7 +5,8 @@ import { counter, gauge, histogram, sampleAtScrape } from '../metrics.js';
 import { SpanKind, withSpan } from '../trace.js';
 import { readMetadata, type MessageMetadata } from './envelope.js';
 import { deadLetter, DeadLetterHeader, RedriveHeader, redriveSubject } from './dead-letter.js';
-import { consumerDefaults, ensureConsumer, ensureStream, redriveStream, type ConsumerSpec, type Nats } from './nats.js';
+import { streams } from '../contracts.js';
+import { consumerDefaults, ensureConsumer, ensureStream, filtersSeveralSubjects, redriveStream, type ConsumerSpec, type Nats } from './nats.js';
 import { redriveTwinOf } from './nats-auth.js';
 import { PoisonMessageError } from './poison.js';
 
@@ -29,8 +30,16 @@ export interface HandlerContext {
   readonly logger: Logger;
 }
 
-/** Handles one message. Resolving acknowledges it; throwing redelivers it with backoff. */
-export type MessageHandler = (message: ReceivedMessage, context: HandlerContext) => Promise<void>;
+/**
+ * Handles one message. Resolving acknowledges it; throwing redelivers it with backoff. A handler
+ * that knows the subjects it reads (a `dispatch` table) lists them in `subjects`: its consumer then
+ * filters on them where the server can (nats-server 2.10+), instead of receiving every message of
+ * the stream only to acknowledge most of them unread.
+ */
+export interface MessageHandler {
+  (message: ReceivedMessage, context: HandlerContext): Promise<void>;
+  readonly subjects?: readonly string[];
+}
 
 /** Options of `runConsumer`. */
 export interface RunConsumerOptions {
@@ -88,7 +97,8 @@ const ackPending = gauge('orderflow_consumer_ack_pending_messages', 'Messages de
 export async function runConsumer(options: RunConsumerOptions): Promise<RunningConsumer> {
   const { nats, stream, consumer: spec } = options;
   await ensureStream(nats.jsm, redriveStream);
-  const main = await consumeLoop(options, { stream, spec, redrive: false });
+  const filterSubjects = filtersSeveralSubjects(nats) ? handledSubjects(stream, options.handler) : undefined;
+  const main = await consumeLoop(options, { stream, spec: filterSubjects ? { ...spec, filterSubjects } : spec, redrive: false });
   let twin: RunningConsumer;
   try {
     twin = await consumeLoop(options, {
@@ -107,6 +117,14 @@ export async function runConsumer(options: RunConsumerOptions): Promise<RunningC
       await Promise.all([main.stop(), twin.stop()]);
     },
   };
+}
+
+/** The subjects of `stream` the handler reads, when it lists them and the stream is one of ours. */
+function handledSubjects(stream: string, handler: MessageHandler): string[] | undefined {
+  const spec = streams.find((s) => s.name === stream);
+  if (!handler.subjects || !spec) return undefined;
+  const prefixes = spec.subjects.map((s) => s.replace(/>$/, ''));
+  return [...new Set(handler.subjects.filter((subject) => prefixes.some((p) => subject.startsWith(p))))];
 }
 
 /** The message a redriven copy stands for: its subject, stream sequence and id as first published. */

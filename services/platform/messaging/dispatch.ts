@@ -19,12 +19,13 @@ export function route<T>(contract: Contract<T>, handle: TypedHandler<T>): Route 
  * A consumer handler that decodes each message by its type header and calls its route. A message
  * whose type has no route, whose type header disagrees with its subject, or whose payload does
  * not decode is poison: it goes to the dead-letter stream at once, and the consumer moves on.
- * Types a consumer does not care about should be excluded by its subject filter, or listed in
- * `ignore` so they are acknowledged without work.
+ * The table's subjects are the handler's `subjects`: on nats-server 2.10+ its consumer filters
+ * on them, so other types are not delivered at all; on 2.9 they arrive, and types listed in
+ * `ignore` are acknowledged without work.
  */
 export function dispatch(routes: Route[], options: { ignore?: (type: string) => boolean } = {}): MessageHandler {
   const byType = new Map(routes.map((r) => [r.contract.type, r]));
-  return async (received, context) => {
+  const handle = async (received: ReceivedMessage, context: HandlerContext) => {
     const { type } = received.metadata;
     const found = byType.get(type);
     if (!found) {
@@ -36,4 +37,5 @@ export function dispatch(routes: Route[], options: { ignore?: (type: string) => 
     }
     await found.handle(decodeMessage(found.contract, received.data), received, context);
   };
+  return Object.assign(handle, { subjects: routes.map((r) => r.contract.subject) });
 }

@@ -59,6 +59,8 @@ const consumerOps = (stream: string, name: string) => [
   `${api}.CONSUMER.CREATE.${stream}.${name}`,
   // With a filter subject the create subject carries it: CREATE.<stream>.<name>.<filter>.
   `${api}.CONSUMER.CREATE.${stream}.${name}.>`,
+  // Several filters (filter_subjects, 2.10+) go through the older durable create subject.
+  `${api}.CONSUMER.DURABLE.CREATE.${stream}.${name}`,
   `${api}.CONSUMER.INFO.${stream}.${name}`,
   `${api}.CONSUMER.MSG.NEXT.${stream}.${name}`,
 ];

@@ -189,8 +189,14 @@ async function streamInfo(jsm: JetStreamManager, name: string): Promise<StreamCo
 export interface ConsumerSpec {
   /** Durable name, e.g. `payments-commands`. Replicas using the same name share the work. */
   durable: string;
-  /** One subject filter (nats-server 2.9 supports a single one per consumer). */
+  /** One subject filter, fixed once the consumer exists (nats-server 2.9 supports a single one). */
   filterSubject?: string;
+  /**
+   * The subjects the consumer's handler reads, when the server filters on several (nats-server
+   * 2.10+): the consumer is created with them, or updated to them when its handler changed. The
+   * server then delivers nothing the handler would only acknowledge. Ignored with `filterSubject`.
+   */
+  filterSubjects?: readonly string[];
   /** Deliveries before the message goes to the dead-letter stream. Default 5. */
   maxDeliver?: number;
   /** Delay before each redelivery after a failure; the last entry repeats. Default 200ms, 1s, 5s, 15s. */
@@ -213,6 +219,9 @@ export const consumerDefaults = {
 
 /** Creates the durable consumer, or updates its editable settings. Idempotent like `ensureStream`. */
 export async function ensureConsumer(jsm: JetStreamManager, stream: string, spec: ConsumerSpec): Promise<void> {
+  const wanted = spec.filterSubject ? [spec.filterSubject] : [...(spec.filterSubjects ?? [])].sort();
+  const filters = (subjects: string[]): Partial<ConsumerConfig> =>
+    subjects.length === 1 ? { filter_subject: subjects[0]! } : subjects.length > 1 ? { filter_subjects: subjects } : {};
   const config: Partial<ConsumerConfig> = {
     durable_name: spec.durable,
     ack_policy: AckPolicy.Explicit,
@@ -220,7 +229,7 @@ export async function ensureConsumer(jsm: JetStreamManager, stream: string, spec
     ack_wait: ms(spec.ackWaitMs ?? consumerDefaults.ackWaitMs),
     max_deliver: spec.maxDeliver ?? consumerDefaults.maxDeliver,
     max_ack_pending: spec.maxAckPending ?? consumerDefaults.maxAckPending,
-    ...(spec.filterSubject ? { filter_subject: spec.filterSubject } : {}),
+    ...filters(wanted),
   };
   let current: ConsumerConfig | null = null;
   try {
@@ -232,13 +241,16 @@ export async function ensureConsumer(jsm: JetStreamManager, stream: string, spec
     await jsm.consumers.add(stream, config);
     return;
   }
-  if ((current.filter_subject ?? '') !== (spec.filterSubject ?? '')) {
+  const filtering = current.filter_subjects?.length ? [...current.filter_subjects].sort() : current.filter_subject ? [current.filter_subject] : [];
+  const refilter = filtering.join(' ') !== wanted.join(' ');
+  if (refilter && (spec.filterSubject !== undefined || spec.filterSubjects === undefined)) {
     throw new Error(
-      `consumer ${stream}/${spec.durable} filters "${current.filter_subject ?? ''}" but "${spec.filterSubject ?? ''}" is wanted; ` +
+      `consumer ${stream}/${spec.durable} filters "${filtering.join(' ')}" but "${wanted.join(' ')}" is wanted; ` +
         'delete the consumer to change its filter',
     );
   }
   const changed =
+    refilter ||
     current.ack_wait !== config.ack_wait ||
     current.max_deliver !== config.max_deliver ||
     current.max_ack_pending !== config.max_ack_pending;
@@ -247,8 +259,16 @@ export async function ensureConsumer(jsm: JetStreamManager, stream: string, spec
       ack_wait: config.ack_wait,
       max_deliver: config.max_deliver,
       max_ack_pending: config.max_ack_pending,
+      // Unset keys are dropped from the request: the filter the consumer had is replaced.
+      ...(refilter ? { filter_subject: undefined, filter_subjects: undefined, ...filters(wanted) } : {}),
     });
   }
+}
+
+/** True when the connected nats-server filters a consumer on several subjects (2.10 and later). */
+export function filtersSeveralSubjects(nats: Nats): boolean {
+  const [major = 0, minor = 0] = (nats.nc.info?.version ?? '0.0.0').split('.').map(Number);
+  return major > 2 || (major === 2 && minor >= 10);
 }
 
 function sameSet(a: string[], b: string[]): boolean {

@@ -57,12 +57,15 @@ export interface NatsServerOptions {
   configFile?: string;
   /** Variables added to the server's environment, e.g. the passwords a config reads as `$VAR`. */
   env?: Record<string, string>;
+  /** The binary; default NATS_SERVER_BIN, else `nats-server` on PATH. */
+  bin?: string;
 }
 
 /** Starts nats-server with JetStream on 127.0.0.1:<port>, resolving once it is ready. */
 export function launchNatsServer(port: number, storeDir: string, options: NatsServerOptions = {}): Promise<ChildProcess> {
   const config = options.configFile ? ['-c', options.configFile] : [];
-  const child = spawn(natsServerBin, [...config, '-a', '127.0.0.1', '-p', String(port), '-js', '-sd', storeDir], {
+  const bin = options.bin ?? natsServerBin;
+  const child = spawn(bin, [...config, '-a', '127.0.0.1', '-p', String(port), '-js', '-sd', storeDir], {
     stdio: ['ignore', 'ignore', 'pipe'],
     env: { ...process.env, ...options.env, PATH: `${process.env.PATH ?? ''}:/usr/sbin:/usr/local/sbin` },
   });
@@ -74,7 +77,7 @@ export function launchNatsServer(port: number, storeDir: string, options: NatsSe
     }, 10_000);
     child.on('error', (err) => {
       clearTimeout(timer);
-      reject(new Error(`cannot start nats-server (${natsServerBin}): ${err.message}`));
+      reject(new Error(`cannot start nats-server (${bin}): ${err.message}`));
     });
     child.on('exit', (code) => {
       clearTimeout(timer);
