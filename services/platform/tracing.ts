@@ -2,7 +2,7 @@ import { trace } from '@opentelemetry/api';
 import { setGlobalErrorHandler } from '@opentelemetry/core';
 import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-proto';
 import { resourceFromAttributes } from '@opentelemetry/resources';
-import { AlwaysOffSampler, BatchSpanProcessor, NodeTracerProvider } from '@opentelemetry/sdk-trace-node';
+import { AlwaysOffSampler, BatchSpanProcessor, NodeTracerProvider, ParentBasedSampler } from '@opentelemetry/sdk-trace-node';
 import type { Logger } from './logging.js';
 
 /** The standard OpenTelemetry variables this process honours (others, e.g. OTEL_TRACES_SAMPLER, the SDK reads itself). */
@@ -28,10 +28,11 @@ let started: Tracing | undefined;
 /**
  * Registers the process's tracer provider, once: spans with W3C ids (so traces continue across
  * gRPC and NATS), sampled by OTEL_TRACES_SAMPLER (default parent-based always-on) and exported in
- * batches over OTLP/HTTP protobuf when an endpoint is set. Without an endpoint nothing is recorded
- * (an always-off sampler): spans still get ids, so the context, the `traceparent` headers and the
- * trace ids in log lines stay, at the cost of an id, not of a recorded span. Later calls (replicas
- * started in one process) return the first provider.
+ * batches over OTLP/HTTP protobuf when an endpoint is set. Without an endpoint a trace this process
+ * starts is not recorded (parent-based, root always-off): its spans still get ids, so the context,
+ * the `traceparent` headers and the trace ids in log lines stay, at the cost of an id rather than
+ * of a recorded span; a caller's sampled trace keeps its sampled flag downstream. Later calls
+ * (replicas started in one process) return the first provider.
  */
 export function startTracing(settings: TracingSettings): Tracing {
   if (started) return started;
@@ -39,7 +40,7 @@ export function startTracing(settings: TracingSettings): Tracing {
   const provider = new NodeTracerProvider({
     resource: resourceFromAttributes({ 'service.name': settings.serviceName }),
     spanProcessors: endpoint ? [new BatchSpanProcessor(new OTLPTraceExporter({ url: `${endpoint}/v1/traces` }))] : [],
-    ...(endpoint ? {} : { sampler: new AlwaysOffSampler() }),
+    ...(endpoint ? {} : { sampler: new ParentBasedSampler({ root: new AlwaysOffSampler() }) }),
   });
   trace.setGlobalTracerProvider(provider);
   if (endpoint) logExportFailures(settings.logger, endpoint);

@@ -32,9 +32,9 @@ export interface HandlerContext {
 
 /**
  * Handles one message. Resolving acknowledges it; throwing redelivers it with backoff. A handler
- * that knows the subjects it reads (a `dispatch` table) lists them in `subjects`: its consumer then
- * filters on them where the server can (nats-server 2.10+), instead of receiving every message of
- * the stream only to acknowledge most of them unread.
+ * that knows the subjects it reads (a `dispatch` table) lists them in `subjects`: its consumer of
+ * an event stream then filters on them where the server can (nats-server 2.10+), instead of
+ * receiving every message of the stream only to acknowledge most of them unread.
  */
 export interface MessageHandler {
   (message: ReceivedMessage, context: HandlerContext): Promise<void>;
@@ -119,10 +119,15 @@ export async function runConsumer(options: RunConsumerOptions): Promise<RunningC
   };
 }
 
-/** The subjects of `stream` the handler reads, when it lists them and the stream is one of ours. */
+/**
+ * The subjects of an event stream the handler reads, when it lists them. Event streams are shared
+ * by every service that reads any of their types, so filtering saves most deliveries. A command
+ * stream is not filtered: all its messages are for its one service, and one it has no route for
+ * is dead-lettered where an operator sees it instead of lying unread in the stream.
+ */
 function handledSubjects(stream: string, handler: MessageHandler): string[] | undefined {
   const spec = streams.find((s) => s.name === stream);
-  if (!handler.subjects || !spec) return undefined;
+  if (!handler.subjects || !spec || !spec.subjects.every((s) => s.includes('.events.'))) return undefined;
   const prefixes = spec.subjects.map((s) => s.replace(/>$/, ''));
   return [...new Set(handler.subjects.filter((subject) => prefixes.some((p) => subject.startsWith(p))))];
 }
