@@ -11,7 +11,7 @@ export interface BenchSettings {
   ceilingWindow: number;
   /** Payload size of a ceiling message in bytes. Default 200. */
   ceilingBytes: number;
-  /** Closed-loop warm-up at `concurrency` before anything is measured, in seconds. Default 60 (quick 2). */
+  /** Closed-loop warm-up at `concurrency` before anything is measured, in seconds. Default 180 (quick 2). */
   warmupSeconds: number;
   /** Fixed gRPC placeOrder rates in orders/s. Default 20,50,100 (quick 5,10). */
   rates: number[];
@@ -56,7 +56,7 @@ const specs: FlagSpec[] = [
   { key: 'ceilingMessages', kind: 'int', full: 200_000, quick: 20_000, help: 'messages of the broker-ceiling phase' },
   { key: 'ceilingWindow', kind: 'int', full: 1_000, help: 'ceiling publishes in flight before awaiting their acks' },
   { key: 'ceilingBytes', kind: 'int', full: 200, help: 'ceiling message size in bytes' },
-  { key: 'warmupSeconds', kind: 'int', full: 60, quick: 2, help: 'unmeasured closed-loop warm-up at --concurrency' },
+  { key: 'warmupSeconds', kind: 'int', full: 180, quick: 2, help: 'unmeasured closed-loop warm-up at --concurrency' },
   { key: 'rates', kind: 'ints', full: [20, 50, 100], quick: [5, 10], help: 'fixed gRPC placeOrder rates, orders/s' },
   { key: 'rateSeconds', kind: 'int', full: 15, quick: 3, help: 'seconds of each fixed rate' },
   { key: 'graphqlRate', kind: 'int', full: 10, quick: 5, help: 'fixed rate of the GraphQL slice, orders/s' },
