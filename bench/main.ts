@@ -72,8 +72,17 @@ async function run(system: RunningSystem, nats: Nats): Promise<Omit<BenchReport,
       phase(`warm-up: ${s.concurrency} orders in flight for ${s.warmupSeconds} s over gRPC (not measured)`);
       await client.ensureStock(s.warmupSeconds * s.concurrency * 100);
       const warm = await closedLoop({ ...common, place: grpc, keyPrefix: 'warmup', label: 'warm-up', concurrency: s.concurrency, seconds: s.warmupSeconds });
-      stored += warm.placed;
-      say(`  ${warm.completed}/${warm.placed} completed at ${warm.perSecond}/s; waiting for every consumer to catch up`);
+      // The gateway's path too: its first requests plan the mutation and warm the subgraphs.
+      const warmGraphql = await closedLoop({
+        ...common,
+        place: (key) => client.placeOrderGraphQL(key),
+        keyPrefix: 'warmup-graphql',
+        label: 'warm-up (GraphQL)',
+        concurrency: 4,
+        orders: 40,
+      });
+      stored += warm.placed + warmGraphql.placed;
+      say(`  ${warm.completed}/${warm.placed} completed at ${warm.perSecond}/s, ${warmGraphql.completed}/${warmGraphql.placed} through the gateway; waiting for every consumer to catch up`);
       await consumersCaughtUp(nats, orderTimeoutMs, 2_000);
     }
 

@@ -3,6 +3,7 @@ import { IllegalStateError, NotFoundError } from '../errors.js';
 import { counter, histogram } from '../metrics.js';
 import { publishFailureKind, type MessagePublisher, type OutgoingMessage } from '../messaging/envelope.js';
 import type { Collection } from '../storage/index.js';
+import { PublishMarks } from './publish-marks.js';
 import type { CommitDocument, ParkedCommit } from './types.js';
 
 /** Options of the outbox relay. */
@@ -133,10 +134,8 @@ export class OutboxRelay {
   #sweepTimer: NodeJS.Timeout | undefined;
   #stopped = false;
   #idle: (() => void)[] = [];
-  /** Published commits whose mark waits to go out with others', and the timer that writes them. */
-  #unmarked: CommitDocument[] = [];
-  #markTimer: NodeJS.Timeout | undefined;
-  #marking: Promise<void> = Promise.resolve();
+  /** Published commits whose mark waits to go out with others'. */
+  readonly #marks: PublishMarks;
 
   constructor(
     private readonly commits: Collection<CommitDocument>,
@@ -152,6 +151,7 @@ export class OutboxRelay {
       maxAttempts: options.maxAttempts ?? 5,
       markDelayMs: options.markDelayMs ?? 25,
     };
+    this.#marks = new PublishMarks(commits, logger, { delayMs: this.#options.markDelayMs, maxWaiting: this.#options.batchSize });
   }
 
   /** Sweeps what a crash left unpublished, then starts the slow periodic sweep. Never throws for a commit it cannot publish. */
@@ -188,7 +188,7 @@ export class OutboxRelay {
   /** Resolves when every commit handed over so far is published and marked so, or parked. */
   async flushed(): Promise<void> {
     if (this.#running || this.#queue.length > 0) await new Promise<void>((resolve) => this.#idle.push(resolve));
-    await this.#writeMarks();
+    await this.#marks.flush();
   }
 
   /**
@@ -198,7 +198,7 @@ export class OutboxRelay {
   async sweep(minAgeMs: number): Promise<number> {
     let total = 0;
     for (;;) {
-      await this.#writeMarks(); // what this relay published is marked before it looks again
+      await this.#marks.flush(); // what this relay published is marked before it looks again
       const cutoff = new Date(Date.now() - minAgeMs);
       const batch = await this.commits.find(
         { published: false, parked: { $exists: false }, committedAt: { $lte: cutoff } },
@@ -268,7 +268,7 @@ export class OutboxRelay {
       if (round > 0) await this.#delay();
       pending = await this.#round(pending, true);
     }
-    await this.#writeMarks();
+    await this.#marks.flush();
     const after = await this.commits.find({ _id: { $in: chain.map((c) => c._id) } }, { sort: { firstVersion: 1 } });
     return { published: after.filter((c) => c.published).map((c) => c._id), parked: after.filter((c) => c.parked).map((c) => c._id) };
   }
@@ -278,7 +278,7 @@ export class OutboxRelay {
     if (this.#sweepTimer) clearInterval(this.#sweepTimer);
     await this.flushed();
     this.#stopped = true;
-    await this.#writeMarks();
+    await this.#marks.flush();
   }
 
   async #drain(): Promise<void> {
@@ -345,7 +345,7 @@ export class OutboxRelay {
       }),
     );
     if (published.length > 0) {
-      await this.#mark(published);
+      await this.#marks.add(published);
       const publishedAt = Date.now();
       for (const c of published) publishLatency.observe((publishedAt - new Date(c.committedAt).getTime()) / 1000);
       publishedCommits.inc(published.length);
@@ -353,61 +353,6 @@ export class OutboxRelay {
       this.stats.messagesPublished += messages;
     }
     return left;
-  }
-
-  /**
-   * Marks commits published: at once those carrying a secret to blank, the others within
-   * `markDelayMs`, together with whatever else was published meanwhile.
-   */
-  async #mark(published: CommitDocument[]): Promise<void> {
-    const secret = published.filter((c) => c.messages.some((m) => m.sensitive && !m.scrubbed));
-    const plain = published.filter((c) => !secret.includes(c));
-    if (secret.length > 0) await this.#markPublished(secret);
-    this.#unmarked.push(...plain);
-    if (this.#options.markDelayMs <= 0 || this.#unmarked.length >= this.#options.batchSize) await this.#writeMarks();
-    else this.#markTimer ??= setTimeout(() => void this.#writeMarks().catch(() => undefined), this.#options.markDelayMs);
-  }
-
-  /**
-   * Writes the waiting marks, after any write of them in progress. A failed write leaves its
-   * commits unmarked in the store: the sweep publishes them again, which JetStream de-duplicates.
-   */
-  #writeMarks(): Promise<void> {
-    if (this.#markTimer) clearTimeout(this.#markTimer);
-    this.#markTimer = undefined;
-    const batch = this.#unmarked.splice(0);
-    const write = this.#marking.then(async () => {
-      if (batch.length === 0) return;
-      try {
-        await this.#markPublished(batch);
-      } catch (err) {
-        this.logger.warn({ err, commits: batch.length }, 'marking commits published failed; the sweep will publish them again');
-      }
-    });
-    this.#marking = write;
-    return write;
-  }
-
-  /**
-   * Marks commits published. Secrets needed only in flight leave the store in the same write, once
-   * they are on the broker. Otherwise only a commit still unpublished is marked, so one that
-   * another replica's sweep published as well keeps its first publishedAt. A lone commit, the
-   * usual case (each append wakes the relay), is found by an equality on its id, the cheapest
-   * lookup on any server (FerretDB answers an \$in on _id by scanning the collection).
-   */
-  async #markPublished(published: CommitDocument[]): Promise<void> {
-    const mark = { published: true, publishedAt: new Date() };
-    const plain: string[] = [];
-    for (const c of published) {
-      if (c.messages.some((m) => m.sensitive && !m.scrubbed)) {
-        const messages = c.messages.map((m) => (m.sensitive ? { ...m, data: '', scrubbed: true } : m));
-        await this.commits.updateOne({ _id: c._id }, { $set: { ...mark, messages } });
-      } else {
-        plain.push(c._id);
-      }
-    }
-    if (plain.length === 1) await this.commits.updateOne({ _id: plain[0]!, published: false }, { $set: mark });
-    else if (plain.length > 1) await this.commits.updateMany({ _id: { $in: plain }, published: false }, { $set: mark });
   }
 
   /**
