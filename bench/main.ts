@@ -135,7 +135,11 @@ async function run(system: RunningSystem, nats: Nats): Promise<Omit<BenchReport,
     }
 
     phase('settling: every consumer caught up and no stream grown for 5 s');
-    await consumersCaughtUp(nats, orderTimeoutMs, 5_000);
+    // A system that cannot catch up is itself a finding: the report is written all the same.
+    const unsettled = await consumersCaughtUp(nats, orderTimeoutMs, 5_000).then(
+      () => undefined,
+      (err: unknown) => (say(`  did not settle: ${err instanceof Error ? err.message : String(err)}`), err instanceof Error ? err.message : String(err)),
+    );
     const messages = total(await streamCounts(nats)) - messagesAtStart;
     const ratio = (rate: number) => Math.round((rate / broker.publish.perSecond) * 1_000) / 1_000;
     return {
@@ -146,7 +150,7 @@ async function run(system: RunningSystem, nats: Nats): Promise<Omit<BenchReport,
       preload,
       sustainedAfterPreload: after,
       soak: soaked,
-      run: { orders: stored, messages, messagesPerOrder: Math.round((messages / Math.max(1, stored)) * 10) / 10 },
+      run: { orders: stored, messages, messagesPerOrder: Math.round((messages / Math.max(1, stored)) * 10) / 10, ...(unsettled ? { unsettled } : {}) },
       ceilingRatio: { sustained: ratio(fresh.messageRate), afterPreload: ratio(after.messageRate) },
       warnings: Object.fromEntries(system.processes().map((p) => [p.name, { lines: p.warnings, last: p.lastWarnings }])),
     };

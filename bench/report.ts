@@ -36,7 +36,8 @@ export interface BenchReport {
   /** The memory soak, last; null when `--soak-seconds 0` skipped it. */
   soak: SoakResult | null;
   /** Every order the run placed and every broker message stored after the product was stocked, once the system settled. */
-  run: { orders: number; messages: number; messagesPerOrder: number };
+  /** `unsettled`: why the system had not caught up when the run ended (the counts are then partial). */
+  run: { orders: number; messages: number; messagesPerOrder: number; unsettled?: string };
   /** Messages/s of each sustained phase over the broker's publish ceiling. */
   ceilingRatio: { sustained: number; afterPreload: number };
   /** Lines each process printed at warn level or above, and the last few of them. */
@@ -149,6 +150,7 @@ function markdown(r: BenchReport): string {
   lines.push(...soakSection(r.soak), '');
 
   lines.push('## Messages per stream', '');
+  if (r.run.unsettled) lines.push(`**The system had not caught up when the run ended**, so the run's counts below are partial: ${r.run.unsettled}`, '');
   lines.push(
     `Over the whole run, once settled: ${r.run.messages} broker messages for ${r.run.orders} orders placed = **${n(r.run.messagesPerOrder)} per order**. ` +
       'The per-phase figures above can differ when a service is still publishing work of an earlier phase.',
