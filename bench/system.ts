@@ -82,13 +82,13 @@ function commandOf(name: string, runtime: Runtime): string[] {
   return [...nodeArgs, ...(runtime === 'compiled' ? [join(root, 'dist', `${main}.js`)] : ['--import', 'tsx', join(root, `${main}.ts`)])];
 }
 
-/** `nats-server: v2.9.10`, from the binary launchNatsServer runs (NATS_SERVER_BIN, else PATH). */
 /**
  * The broker the bench runs: NATS_SERVER_BIN, else the current release `npm run tools` builds into
  * .tools/bin (what production runs; compose pins a current image), else `nats-server` on PATH.
  */
 const natsServerBin = process.env.NATS_SERVER_BIN ?? (existsSync(join(root, '.tools', 'bin', 'nats-server')) ? join(root, '.tools', 'bin', 'nats-server') : 'nats-server');
 
+/** `nats-server: v2.15.3`, from the binary the bench runs. */
 function natsServerVersion(bin: string): Promise<string> {
   return new Promise((resolve) => {
     const child = spawn(bin, ['--version'], { env: { ...process.env, PATH: `${process.env.PATH ?? ''}:/usr/sbin:/usr/local/sbin` } });
