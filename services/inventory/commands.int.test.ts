@@ -5,7 +5,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { OrderItem } from '../../generated/orderflow/common/v1/common.js';
 import { Commands, Events, Header, listDeadLetters, newEvent } from '../platform/index.js';
 import { waitFor } from '../platform/testing/index.js';
-import { holdPath, productsCollection, type ProductDocument } from './product.js';
+import { holdDelta, holdId, holdsCollection, settleDelta, type HoldDocument } from './holds.js';
+import { legacyHoldPath, markPath, productsCollection, type ProductDocument, type StockMark } from './product.js';
 import { reservationStream } from './reservation.js';
 import { startInventoryHarness, testNow, type InventoryClient, type InventoryHarness } from './test-harness.js';
 
@@ -29,7 +30,25 @@ async function products(prefix: string, stock: Record<string, number>): Promise<
 async function figures(sku: string) {
   const { product } = await client.getProduct({ sku });
   const doc = await h.productDoc(sku);
-  return { onHand: product!.onHand, available: product!.available, reserved: product!.reserved, shipped: product!.shipped, holds: doc!.holds };
+  expect(doc!.marks ?? {}, `stock moves still in progress on ${sku}`).toEqual({});
+  return { onHand: product!.onHand, available: product!.available, reserved: product!.reserved, shipped: product!.shipped, holds: await h.heldUnits(sku) };
+}
+
+const productDocs = () => h.store.collection<ProductDocument>(productsCollection);
+const holdDocs = () => h.store.collection<HoldDocument>(holdsCollection);
+
+/** What an attempt that died right after moving the product leaves there: the moved figures and its mark. */
+async function strayMove(sku: string, orderId: string, mark: StockMark) {
+  await productDocs().updateOne({ _id: sku }, { $inc: { ...mark.delta, version: 1, marked: 1 }, $set: { [markPath(orderId)]: mark } });
+}
+
+/** A hold document in the state an attempt left it. */
+async function strayHoldDocument(sku: string, orderId: string, fields: Partial<HoldDocument>) {
+  await holdDocs().updateOne(
+    { _id: holdId(sku, orderId) },
+    { $set: { sku, orderId, units: 0, state: 'holding', token: 'none', settle: null, heldBy: null, settledBy: null, updatedAt: testNow, ...fields } },
+    { upsert: true },
+  );
 }
 
 const reserve = (orderId: string, items: OrderItem[]) => h.send(Commands.ReserveStock, { orderId, items });
@@ -210,12 +229,10 @@ describe('duplicates', () => {
   });
 });
 
-describe('recovery from a replica that crashed mid-command', () => {
-  /** What a replica leaves when it dies right after holding `units` of `sku` for `orderId`. */
+describe('holds kept in the product document by an earlier release', () => {
+  /** What that release left when a replica died right after holding `units` of `sku` for `orderId`. */
   async function strayHold(sku: string, orderId: string, units: number) {
-    await h.store
-      .collection<ProductDocument>(productsCollection)
-      .updateOne({ _id: sku }, { $inc: { available: -units, reserved: units, version: 1 }, $set: { [holdPath(orderId)]: units } });
+    await productDocs().updateOne({ _id: sku }, { $inc: { available: -units, reserved: units, version: 1 }, $set: { [legacyHoldPath(orderId)]: units } });
   }
 
   it('finishes a reservation whose holds were placed but not answered, holding nothing twice', async () => {
@@ -225,6 +242,11 @@ describe('recovery from a replica that crashed mid-command', () => {
     expect((await answersOf('ord-x1', 1))[0]?.type).toBe('orderflow.inventory.v1.StockReserved');
     expect(await figures(sku('a'))).toEqual({ onHand: 5, available: 3, reserved: 2, shipped: 0, holds: { 'ord-x1': 2 } });
     expect(await figures(sku('b'))).toEqual({ onHand: 5, available: 4, reserved: 1, shipped: 0, holds: { 'ord-x1': 1 } });
+
+    await commit('ord-x1');
+    await answersOf('ord-x1', 2);
+    expect(await figures(sku('a'))).toEqual({ onHand: 3, available: 3, reserved: 0, shipped: 2, holds: {} });
+    expect(await figures(sku('b'))).toEqual({ onHand: 4, available: 4, reserved: 0, shipped: 1, holds: {} });
   });
 
   it('gives back a hold left behind after the refusal was stored, when the command is redelivered', async () => {
@@ -242,15 +264,49 @@ describe('recovery from a replica that crashed mid-command', () => {
     await answersOf('ord-x2', 1);
     expect(await figures(sku('a'))).toEqual({ onHand: 5, available: 5, reserved: 0, shipped: 0, holds: {} });
   });
+});
+
+describe('recovery from a replica that crashed mid-command', () => {
+  it('takes over a hold whose attempt died after moving the stock, and holds the units once', async () => {
+    const sku = await products('y1', { a: 5 });
+    await strayHoldDocument(sku('a'), 'ord-y1', { units: 2, state: 'holding', token: 'died' });
+    await strayMove(sku('a'), 'ord-y1', { token: 'died', phase: 'hold', delta: holdDelta(2) });
+    await reserve('ord-y1', [{ productId: sku('a'), quantity: 2 }]);
+    expect((await answersOf('ord-y1', 1))[0]?.type).toBe('orderflow.inventory.v1.StockReserved');
+    expect(await figures(sku('a'))).toEqual({ onHand: 5, available: 3, reserved: 2, shipped: 0, holds: { 'ord-y1': 2 } });
+  });
+
+  it('keeps a hold that was recorded before its attempt died, and ships it once', async () => {
+    const sku = await products('y2', { a: 5 });
+    await reserve('ord-y2', [{ productId: sku('a'), quantity: 2 }]);
+    await answersOf('ord-y2', 1);
+    // The attempt recorded the hold but died before removing its mark from the product.
+    const hold = await holdDocs().findOne({ _id: holdId(sku('a'), 'ord-y2') });
+    await productDocs().updateOne({ _id: sku('a') }, { $inc: { marked: 1 }, $set: { [markPath('ord-y2')]: { token: hold!.heldBy!, phase: 'hold', delta: holdDelta(2) } } });
+    await commit('ord-y2');
+    expect((await answersOf('ord-y2', 2))[1]?.type).toBe('orderflow.inventory.v1.StockCommitted');
+    expect(await figures(sku('a'))).toEqual({ onHand: 3, available: 3, reserved: 0, shipped: 2, holds: {} });
+  });
+
+  it('finishes a settle whose attempt died after moving the stock, moving the units once', async () => {
+    const sku = await products('y3', { a: 5 });
+    await reserve('ord-y3', [{ productId: sku('a'), quantity: 2 }]);
+    await answersOf('ord-y3', 1);
+    await strayHoldDocument(sku('a'), 'ord-y3', { state: 'settling', settle: 'ship', token: 'died', units: 2, heldBy: 'earlier' });
+    await strayMove(sku('a'), 'ord-y3', { token: 'died', phase: 'settle', delta: settleDelta('ship', 2) });
+    await commit('ord-y3');
+    const [, committed] = await answersOf('ord-y3', 2);
+    expect(committed?.data).toMatchObject({ levels: [{ sku: sku('a'), onHand: 3, available: 3, reserved: 0 }] });
+    expect(await figures(sku('a'))).toEqual({ onHand: 3, available: 3, reserved: 0, shipped: 2, holds: {} });
+  });
 
   it('finishes a release that gave back some holds before the crash', async () => {
     const sku = await products('x3', { a: 4, b: 4 });
     await reserve('ord-x3', [{ productId: sku('a'), quantity: 1 }, { productId: sku('b'), quantity: 2 }]);
     await answersOf('ord-x3', 1);
     // The crashed release had given back the hold on `a` only.
-    await h.store
-      .collection<ProductDocument>(productsCollection)
-      .updateOne({ _id: sku('a') }, { $inc: { available: 1, reserved: -1, version: 1 }, $unset: { [holdPath('ord-x3')]: '' } });
+    await holdDocs().updateOne({ _id: holdId(sku('a'), 'ord-x3') }, { $set: { state: 'settled', settle: 'return', token: 'died', settledBy: 'died' } });
+    await productDocs().updateOne({ _id: sku('a') }, { $inc: { ...settleDelta('return', 1), version: 1 } });
     await release('ord-x3');
     const [, released] = await answersOf('ord-x3', 2);
     expect(released?.data).toMatchObject({
@@ -260,6 +316,7 @@ describe('recovery from a replica that crashed mid-command', () => {
         { sku: sku('b'), onHand: 4, available: 4, reserved: 0 },
       ],
     });
+    expect(await figures(sku('a'))).toEqual({ onHand: 4, available: 4, reserved: 0, shipped: 0, holds: {} });
     expect(await figures(sku('b'))).toEqual({ onHand: 4, available: 4, reserved: 0, shipped: 0, holds: {} });
   });
 });
@@ -277,5 +334,26 @@ describe('poison messages', () => {
     await reserve('ord-after-poison', [{ productId: sku('a'), quantity: 1 }]);
     expect((await answersOf('ord-after-poison', 1))[0]?.type).toBe('orderflow.inventory.v1.StockReserved');
     expect(h.answers('ord-poison')).toEqual([]);
+  });
+});
+
+describe('start-up repair', () => {
+  it('removes the marks attempts left when they died, reversing the moves that did not stand', async () => {
+    const sku = await products('z1', { a: 5, b: 5, c: 5 });
+    // a: the attempt moved the stock, then another attempt claimed the hold and died too.
+    await strayHoldDocument(sku('a'), 'ord-z1', { units: 2, state: 'holding', token: 'second' });
+    await strayMove(sku('a'), 'ord-z1', { token: 'first', phase: 'hold', delta: holdDelta(2) });
+    // b: the attempt recorded its hold and died before removing the mark.
+    await strayHoldDocument(sku('b'), 'ord-z1', { units: 1, state: 'held', token: 'only', heldBy: 'only' });
+    await strayMove(sku('b'), 'ord-z1', { token: 'only', phase: 'hold', delta: holdDelta(1) });
+    // c: the attempt may still be running (or its command will be redelivered): left alone.
+    await strayHoldDocument(sku('c'), 'ord-z1', { units: 3, state: 'holding', token: 'running' });
+    await strayMove(sku('c'), 'ord-z1', { token: 'running', phase: 'hold', delta: holdDelta(3) });
+
+    await h.boot();
+    expect(await figures(sku('a'))).toEqual({ onHand: 5, available: 5, reserved: 0, shipped: 0, holds: {} });
+    expect(await figures(sku('b'))).toEqual({ onHand: 5, available: 4, reserved: 1, shipped: 0, holds: { 'ord-z1': 1 } });
+    expect((await h.productDoc(sku('c')))?.marks).toEqual({ 'ord-z1': { token: 'running', phase: 'hold', delta: holdDelta(3) } });
+    expect(h.logLines.some((l) => l.msg === 'settled stock moves left by attempts that died' && l.marks === 2)).toBe(true);
   });
 });

@@ -1,6 +1,7 @@
-// A product as stored: catalog data, stock figures, the holds of orders in progress and the
+// A product as stored: catalog data, stock figures, the marks of stock moves in progress and the
 // catalog events not yet in the event store. One document per sku, so every stock decision is
-// one atomic conditional update of one document.
+// one atomic conditional update of one document. The holds of orders live in their own
+// documents (holds.ts), so the product stays small however many orders hold it.
 import type { Money } from '../../generated/orderflow/common/v1/common.js';
 import type {
   ProductCreated,
@@ -24,9 +25,30 @@ export interface PendingEvent {
   data: string;
 }
 
+/** How a stock move changes the product's figures. */
+export interface StockDelta {
+  [key: string]: number;
+}
+
+/**
+ * A stock move applied to the product whose hold document does not record it yet: written by
+ * the same update that moved the figures, removed once the hold document says whether the move
+ * stands (see holds.ts). At most one per order and product at a time.
+ */
+export interface StockMark {
+  [key: string]: unknown;
+  /** The attempt that made the move. */
+  token: string;
+  /** Placing the hold, or settling it (shipping or giving back its units). */
+  phase: 'hold' | 'settle';
+  /** What the move added to the figures; reversed if the attempt did not stand. */
+  delta: StockDelta;
+}
+
 /**
  * The stored product. Stock invariants, kept by every update: available, reserved, shipped >= 0;
- * on_hand = available + reserved; reserved = sum of `holds`. Shipped units have left on_hand.
+ * on_hand = available + reserved; reserved = the units of held hold documents plus the holds of
+ * the marks not yet decided. Shipped units have left on_hand.
  */
 export interface ProductDocument {
   [key: string]: unknown;
@@ -44,8 +66,15 @@ export interface ProductDocument {
   streamVersion: number;
   createdAt: Date;
   updatedAt: Date;
-  /** Units held per order, keyed by `holdKey(orderId)`. */
-  holds: Record<string, number>;
+  /** Stock moves in progress, keyed by `holdKey(orderId)` (absent in documents older than marks). */
+  marks?: Record<string, StockMark>;
+  /** How many marks there are; indexed, so the start-up repair finds the products that have some. */
+  marked?: number;
+  /**
+   * Units held per order by releases that kept holds in the product document; they are settled
+   * where they are and never added to.
+   */
+  holds?: Record<string, number>;
   /** Catalog events written with the document change that caused them, until appended. */
   pending: PendingEvent[];
   /** True while `pending` may hold events not yet appended; indexed by the start-up repair. */
@@ -58,15 +87,18 @@ export const productsCollection = 'products';
 export const productStream = (sku: string): string => `product-${sku}`;
 
 /**
- * The field name of an order's hold. Field names may not contain `.` or start with `$`, so the
+ * The field name of an order's mark. Field names may not contain `.` or start with `$`, so the
  * order id is percent-encoded (dots too), which keeps ordinary ids readable in the document.
  */
 export function holdKey(orderId: string): string {
   return encodeURIComponent(orderId).replaceAll('.', '%2E');
 }
 
-/** The dotted path of an order's hold, for filters and updates. */
-export const holdPath = (orderId: string): string => `holds.${holdKey(orderId)}`;
+/** The dotted path of an order's mark, for filters and updates. */
+export const markPath = (orderId: string): string => `marks.${holdKey(orderId)}`;
+
+/** The dotted path of an order's hold kept in the product document by an earlier release. */
+export const legacyHoldPath = (orderId: string): string => `holds.${holdKey(orderId)}`;
 
 /** The document's stock; its `version` is the level's revision, bumped by the same update that moved the stock. */
 export function levelOf(doc: ProductDocument): StockLevel {
@@ -135,7 +167,8 @@ export function createdDocument(product: NewProduct, now: Date): ProductDocument
     streamVersion: 1,
     createdAt: now,
     updatedAt: now,
-    holds: {},
+    marks: {},
+    marked: 0,
     pending: [
       pendingEvent(sku, 1, {
         type: 'ProductCreated',

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { ProductCreated } from '../../generated/orderflow/inventory/v1/events.js';
 import { ValidationError } from '../platform/index.js';
-import { createdDocument, holdKey, holdPath, pendingEvent, toNewEvent, toProductMessage } from './product.js';
+import { createdDocument, holdKey, markPath, pendingEvent, toNewEvent, toProductMessage } from './product.js';
 import { batchRequest, createRequest, listRequest, pageToken, restockRequest, updatePriceRequest } from './requests.js';
 
 function violationsOf(run: () => unknown): string[] {
@@ -57,10 +57,10 @@ describe('request validation', () => {
 });
 
 describe('product documents', () => {
-  it('keys holds by a field-safe form of the order id', () => {
+  it('keys marks by a field-safe form of the order id', () => {
     expect(holdKey('ord_1')).toBe('ord_1');
     expect(holdKey('ord.1$x')).toBe('ord%2E1%24x');
-    expect(holdPath('a.b')).toBe('holds.a%2Eb');
+    expect(markPath('a.b')).toBe('marks.a%2Eb');
   });
 
   it('creates a product whose stock is all available and whose ProductCreated is pending', () => {

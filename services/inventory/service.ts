@@ -39,7 +39,11 @@ export async function bootInventory(env: Record<string, string | undefined>, ove
     const catalog = await createCatalog({ store: runtime.store, events: runtime.events, logger: runtime.logger });
     // A catalog change whose event was not appended before a crash is finished before serving.
     await catalog.repairPending();
-    const reservations = createReservations({ events: runtime.events, stock: createStock(runtime.store), logger: runtime.logger });
+    const stock = await createStock(runtime.store);
+    // So are the stock moves of attempts that died between moving a product and recording it.
+    const repaired = await stock.repairMarks(now());
+    if (repaired > 0) runtime.logger.info({ marks: repaired }, 'settled stock moves left by attempts that died');
+    const reservations = createReservations({ events: runtime.events, stock, logger: runtime.logger });
     const grpc = await runtime.serveGrpc([inventoryGrpc(catalog, now, runtime.logger)], { port: config.GRPC_PORT, host: config.GRPC_HOST });
     await runtime.consume({
       stream: 'INVENTORY_COMMANDS',

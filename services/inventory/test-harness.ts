@@ -26,6 +26,7 @@ import {
   type RunningConsumer,
 } from '../platform/index.js';
 import { consumerDrained, startNatsServer, waitFor, type TestNatsServer, testStorage } from '../platform/testing/index.js';
+import { holdsCollection, type HoldDocument } from './holds.js';
 import { productsCollection, type ProductDocument } from './product.js';
 import { bootInventory, inventoryCommandsConsumer, type InventoryService } from './service.js';
 
@@ -76,8 +77,10 @@ export interface InventoryHarness {
   answers(correlationId: string): Observed[];
   /** Waits until `count` events with this correlation id were published, and returns them. */
   waitForAnswers(correlationId: string, count: number): Promise<Observed[]>;
-  /** The stored product document, holds included. */
+  /** The stored product document, marks included. */
   productDoc(sku: string): Promise<ProductDocument | null>;
+  /** Units each order holds of the product: its held hold documents, and holds kept in the product document by an earlier release. */
+  heldUnits(sku: string): Promise<Record<string, number>>;
   /**
    * Waits until every command sent has been handled, every commit relayed and every published
    * event observed, so "exactly one answer" can be asserted without sleeping.
@@ -162,6 +165,13 @@ export async function startInventoryHarness(): Promise<InventoryHarness> {
         return found.length >= count ? found : false;
       }),
     productDoc: (sku) => store.collection<ProductDocument>(productsCollection).findOne({ _id: sku }),
+    async heldUnits(sku) {
+      const doc = await store.collection<ProductDocument>(productsCollection).findOne({ _id: sku });
+      const held: Record<string, number> = {};
+      for (const [key, units] of Object.entries(doc?.holds ?? {})) held[decodeURIComponent(key)] = units;
+      for (const hold of await store.collection<HoldDocument>(holdsCollection).find({ sku, state: 'held' })) held[hold.orderId] = hold.units;
+      return held;
+    },
     async settled() {
       await drained('INVENTORY_COMMANDS', inventoryCommandsConsumer);
       await waitFor('the outbox to be relayed', async () => (await store.collection('commits').countDocuments({ published: false })) === 0);
