@@ -165,6 +165,38 @@ describe('notifications over SMTP', () => {
     expect(mailsFor(orderId).map((m) => m.subject).sort()).toEqual([`Order ${orderId} is on its way`, `Order ${orderId} received — EUR 9.00`]);
   });
 
+  it('sends the OrderPlaced e-mail at once when another delivery is sending the notification that waited for it', async () => {
+    const orderId = 'ord_mail_meet';
+    // The OrderCompleted that arrived first waits, and its own delivery has just claimed it to send.
+    const now = new Date();
+    await store.collection('waiting_notifications').insertOne({ _id: `${orderId}:OrderCompleted`, orderId, trigger: { type: 'OrderCompleted' }, at: now });
+    await store.collection('notifications').insertOne({
+      _id: `${orderId}:OrderCompleted`,
+      orderId,
+      customerId: 'cus_meet',
+      recipient: 'ada@example.com',
+      subject: `Order ${orderId} confirmed`,
+      triggerType: 'OrderCompleted',
+      transport: 'smtp',
+      status: 'sent',
+      claimedAt: now,
+      claimedBy: 'ORDERS_EVENTS:999999',
+      sentAt: now,
+    });
+    const redeliveredBefore = (await nats.jsm.consumers.info('ORDERS_EVENTS', 'notifications-orders')).num_redelivered;
+    await publish(Events.OrderPlaced, { ...placed(orderId), customerId: 'cus_meet' }, orderId);
+    // Well within the claim's 10-second lease: the OrderPlaced delivery did not wait it out.
+    await waitFor('the OrderPlaced e-mail', () => mailsFor(orderId).length >= 1, { timeoutMs: 5_000 });
+    expect(mailsFor(orderId).map((m) => m.subject)).toEqual([`Order ${orderId} received — EUR 9.00`]);
+    const consumer = await waitFor('the OrderPlaced acknowledged', async () => {
+      const info = await nats.jsm.consumers.info('ORDERS_EVENTS', 'notifications-orders');
+      return info.num_ack_pending === 0 && info.num_pending === 0 && info;
+    });
+    expect(consumer.num_redelivered).toBe(redeliveredBefore);
+    // The other delivery still owes the waiting e-mail; it was left to it.
+    expect(await store.collection('waiting_notifications').findOne({ _id: `${orderId}:OrderCompleted` })).not.toBeNull();
+  });
+
   it('lists notifications by order and by customer, page by page, and names bad arguments', async () => {
     const client = grpcClient(NotificationServiceService, replicas[0]!.grpcAddress);
     const byOrder = await client.listNotifications({ orderId: 'ord_mail_1', pageSize: 0, pageToken: '' });

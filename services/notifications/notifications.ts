@@ -166,10 +166,21 @@ export function createNotifications(options: NotificationsOptions) {
     options.logger.info({ notificationId: id, to: contact.email, transport: options.mailer.transport }, 'e-mail sent');
   };
 
-  /** Sends what waited for this order's OrderPlaced, then forgets it. */
+  /**
+   * Sends what waited for this order's OrderPlaced, then forgets it. The OrderPlaced and the event
+   * that waited are often handled at the same moment, and both come here: one that finds the
+   * other sending a waiting notification leaves it to that delivery, whose message is redelivered
+   * until it has sent it (and forgotten it), instead of failing its own message and retrying.
+   */
   const sendWaiting = async (contact: ContactDocument, delivery: string, now: Date): Promise<void> => {
     for (const parked of await waiting.find({ orderId: contact.orderId })) {
-      await send(contact, parked.trigger, delivery, now);
+      try {
+        await send(contact, parked.trigger, delivery, now);
+      } catch (err) {
+        if (!(err instanceof NotificationInProgressError)) throw err;
+        options.logger.debug({ notificationId: parked._id }, 'a waiting notification is being sent by another delivery');
+        continue;
+      }
       await waiting.deleteOne({ _id: parked._id });
     }
   };
