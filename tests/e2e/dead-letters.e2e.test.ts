@@ -218,10 +218,18 @@ describe('dead letters over GraphQL', () => {
     expect(redrive.state.subjects).toEqual({ 'redrive.ORDERS_EVENTS.notifications-orders': 2 });
     // A filtered consumer's stream position may move past messages it skipped (servers differ);
     // what it was handed is its consumer sequence, and what it finished is its ack floor.
-    const handed: Record<string, { deliveries: number; ackedThrough: number }> = {};
-    for await (const info of gs.system.nats.jsm.consumers.list(redriveStream.name)) {
-      handed[info.name] = { deliveries: info.delivered.consumer_seq, ackedThrough: info.ack_floor.stream_seq };
-    }
+    // Acknowledgements go out in batches after each message is handled: wait for the ack floor.
+    const handedNow = async () => {
+      const found: Record<string, { deliveries: number; ackedThrough: number }> = {};
+      for await (const info of gs.system.nats.jsm.consumers.list(redriveStream.name)) {
+        found[info.name] = { deliveries: info.delivered.consumer_seq, ackedThrough: info.ack_floor.stream_seq };
+      }
+      return found;
+    };
+    const handed = await waitFor('the redriven messages acknowledged', async () => {
+      const found = await handedNow();
+      return found['ORDERS_EVENTS-notifications-orders']?.ackedThrough === redrive.state.last_seq ? found : false;
+    });
     expect(Object.entries(handed).filter(([, h]) => h.deliveries > 0)).toEqual([
       ['ORDERS_EVENTS-notifications-orders', { deliveries: 2, ackedThrough: redrive.state.last_seq }],
     ]);
