@@ -54,9 +54,6 @@ const maxRaces = 10;
 // command's message is redelivered later.
 const maxRounds = 20;
 
-/** The states in which an attempt owns a step of the hold. */
-const stepOf: Partial<Record<HoldState, true>> = { holding: true, settling: true };
-
 export async function createStock(store: DocumentStore, options: StockOptions = {}): Promise<Stock> {
   const products = store.collection<ProductDocument>(productsCollection);
   const holds = store.collection<HoldDocument>(holdsCollection);
@@ -89,11 +86,14 @@ export async function createStock(store: DocumentStore, options: StockOptions = 
     return true;
   };
 
-  /** Makes a new attempt the owner of the hold as it was read; false when another changed it first. */
-  const claim = async (hold: HoldDocument, set: Partial<HoldDocument>, now: Date): Promise<boolean> => {
-    const { matched } = await holds.updateOne({ _id: hold._id, token: hold.token, state: hold.state }, { $set: { ...set, updatedAt: now } });
+  /** Sets `set` on the hold while the attempt `token` owns it in state `from`; false when another attempt changed it first. */
+  const advance = async (id: string, token: string, from: HoldState, set: Partial<HoldDocument>, now: Date): Promise<boolean> => {
+    const { matched } = await holds.updateOne({ _id: id, token, state: from }, { $set: { ...set, updatedAt: now } });
     return matched === 1;
   };
+
+  /** Makes a new attempt the owner of the hold as it was read; false when another changed it first. */
+  const claim = (hold: HoldDocument, set: Partial<HoldDocument>, now: Date) => advance(hold._id, hold.token, hold.state, set, now);
 
   /**
    * Reads the hold, giving an attempt that owns a step of it a moment to finish first: a duplicate
@@ -101,7 +101,8 @@ export async function createStock(store: DocumentStore, options: StockOptions = 
    */
   const readHold = async (id: string, waited: Set<string>): Promise<HoldDocument | null> => {
     const hold = await holds.findOne({ _id: id });
-    if (hold === null || !stepOf[hold.state] || waited.has(hold.token)) return hold;
+    const owned = hold?.state === 'holding' || hold?.state === 'settling';
+    if (hold === null || !owned || waited.has(hold.token)) return hold;
     waited.add(hold.token);
     await delay(takeOverAfterMs);
     return holds.findOne({ _id: id });
@@ -113,13 +114,13 @@ export async function createStock(store: DocumentStore, options: StockOptions = 
   const place = async (orderId: string, sku: string, units: number, token: string, now: Date): Promise<StockLevel | Shortage | 'lost'> => {
     const id = holdId(sku, orderId);
     const mark: StockMark = { token, phase: 'hold', delta: holdDelta(units) };
-    const abandon = async () => (await holds.updateOne({ _id: id, token, state: 'holding' }, { $set: { state: 'void', updatedAt: now } })).matched === 1;
+    const abandon = () => advance(id, token, 'holding', { state: 'void' }, now);
     for (let race = 0; ; race++) {
       const moved = await move(sku, orderId, mark, { available: { $gte: units }, [legacyHoldPath(orderId)]: { $exists: false } }, now);
       if (moved) {
-        const { matched } = await holds.updateOne({ _id: id, token, state: 'holding' }, { $set: { state: 'held', heldBy: token, updatedAt: now } });
-        await unmark(sku, orderId, mark, matched === 1, now);
-        return matched === 1 ? levelOf(moved) : 'lost';
+        const stands = await advance(id, token, 'holding', { state: 'held', heldBy: token }, now);
+        await unmark(sku, orderId, mark, stands, now);
+        return stands ? levelOf(moved) : 'lost';
       }
       const doc = await products.findOne({ _id: sku });
       if (!doc) return (await abandon()) ? shortage(sku, units, 0) : 'lost';
@@ -145,7 +146,8 @@ export async function createStock(store: DocumentStore, options: StockOptions = 
     const waited = new Set<string>();
     for (let round = 0; round < maxRounds; round++) {
       const token = randomUUID();
-      const hold = await readHold(id, waited);
+      // A new order has no hold yet: the first round inserts without reading; a clash reads it next round.
+      const hold = round === 0 ? null : await readHold(id, waited);
       if (hold === null) {
         try {
           await holds.insertOne({ _id: id, sku, orderId, units: quantity, state: 'holding', token, settle: null, heldBy: null, settledBy: null, updatedAt: now });
@@ -218,16 +220,16 @@ export async function createStock(store: DocumentStore, options: StockOptions = 
   const unhold = async (orderId: string, hold: HoldDocument, kind: SettleKind, token: string, now: Date): Promise<StockLevel | null | 'lost'> => {
     const { sku } = hold;
     const mark: StockMark = { token, phase: 'settle', delta: settleDelta(kind, hold.units) };
-    const decide = () => holds.updateOne({ _id: hold._id, token, state: 'settling' }, { $set: { state: 'settled', settledBy: token, updatedAt: now } });
+    const decide = () => advance(hold._id, token, 'settling', { state: 'settled', settledBy: token }, now);
     for (;;) {
       const moved = await move(sku, orderId, mark, {}, now);
       if (moved) {
-        const { matched } = await decide();
-        await unmark(sku, orderId, mark, matched === 1, now);
-        return matched === 1 ? levelOf(moved) : 'lost';
+        const stands = await decide();
+        await unmark(sku, orderId, mark, stands, now);
+        return stands ? levelOf(moved) : 'lost';
       }
       const doc = await products.findOne({ _id: sku });
-      if (!doc) return (await decide()).matched === 1 ? null : 'lost';
+      if (!doc) return (await decide()) ? null : 'lost';
       const other = doc.marks?.[holdKey(orderId)];
       if (other && !(await clearMark(sku, orderId, other, now))) return 'lost';
     }
