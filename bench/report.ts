@@ -123,7 +123,8 @@ function markdown(r: BenchReport): string {
   lines.push(
     `Closed loop, ${s.concurrency} orders in flight for ${s.sustainSeconds} s; then ${r.preload.completed} more orders are placed (${r.preload.concurrency} in flight, ` +
       `${n(r.preload.perSecond)} completed/s, ${r.preload.storedOrders} orders stored in all) and the same phase runs again. CPU and memory come from /proc, ` +
-      'sampled when every consumer had caught up before and after the phase, divided by the orders it completed.',
+      'sampled when every consumer had caught up before and after the phase, divided by the orders it completed; ' +
+      'store writes and commits come the same way from each service\'s `orderflow_storage_writes_total` and `orderflow_storage_commits_total` (writes issued together share one commit).',
     '',
   );
   const phases = [
@@ -141,6 +142,9 @@ function markdown(r: BenchReport): string {
   row('**CPU ms per order, system**', ...phases.map(([, p]) => `**${n(p.cpuMsPerOrder.total ?? Number.NaN, 2)}**`));
   for (const name of Object.keys(r.sustained.cpuMsPerOrder).filter((k) => k !== 'total')) {
     row(`CPU ms per order, ${name}`, ...phases.map(([, p]) => n(p.cpuMsPerOrder[name] ?? Number.NaN, 2)));
+  }
+  for (const name of Object.keys(r.sustained.storePerOrder)) {
+    row(`store writes / commits per order, ${name}`, ...phases.map(([, p]) => `${n(p.storePerOrder[name]?.writes ?? Number.NaN)} / ${n(p.storePerOrder[name]?.commits ?? Number.NaN)}`));
   }
   for (const name of Object.keys(r.sustained.rssMiB)) {
     row(`RSS MiB, ${name}`, ...phases.map(([, p]) => `${n(p.rssMiB[name]?.before ?? Number.NaN, 0)} → ${n(p.rssMiB[name]?.after ?? Number.NaN, 0)}`));

@@ -5,6 +5,7 @@
 import { consumersCaughtUp, streamCounts, total } from './broker.js';
 import { closedLoop, type ClosedLoopResult, type Place } from './load.js';
 import { sampleUsage } from './proc.js';
+import { sampleStoreCounts, storeCountsPerOrder, type StoreCounts } from './store-writes.js';
 import type { CompletionWatch } from './completions.js';
 import type { Nats } from '../services/platform/index.js';
 
@@ -16,6 +17,8 @@ export interface SustainedResult extends ClosedLoopResult {
   measuredSeconds: number;
   /** CPU milliseconds per COMPLETED order, per process, and the system's sum (without the load generator) as `total`. */
   cpuMsPerOrder: Record<string, number>;
+  /** Embedded-store writes and the transactions they were committed in, per COMPLETED order, per process that wrote. */
+  storePerOrder: Record<string, StoreCounts>;
   /** Resident memory per process, MiB, before and after. */
   rssMiB: Record<string, { before: number; after: number }>;
   messages: { before: Record<string, number>; after: Record<string, number>; perOrder: number };
@@ -25,7 +28,7 @@ export interface SustainedResult extends ClosedLoopResult {
 
 export async function sustained(options: {
   nats: Nats;
-  processes: () => { name: string; pid: number }[];
+  processes: () => { name: string; pid: number; metricsUrl?: string | undefined }[];
   place: Place;
   watch: CompletionWatch;
   keyPrefix: string;
@@ -41,10 +44,12 @@ export async function sustained(options: {
   const startedAt = performance.now();
   const processes = () => [...options.processes(), { name: loadGenerator, pid: process.pid }];
   const before = sampleUsage(processes());
+  const storeBefore = await sampleStoreCounts(processes());
   const loop = await closedLoop(options);
   options.progress(`  ${options.label}: window over, waiting for every consumer to catch up`);
   await consumersCaughtUp(nats, options.orderTimeoutMs);
   const after = sampleUsage(processes());
+  const storeAfter = await sampleStoreCounts(processes());
   const measuredSeconds = (performance.now() - startedAt) / 1_000;
   const messagesAfter = await streamCounts(nats);
 
@@ -63,6 +68,7 @@ export async function sustained(options: {
     ...loop,
     measuredSeconds: round(measuredSeconds),
     cpuMsPerOrder,
+    storePerOrder: storeCountsPerOrder(storeBefore, storeAfter, loop.completed),
     rssMiB,
     messages: { before: messagesBefore, after: messagesAfter, perOrder },
     messageRate: Math.round(loop.perSecond * perOrder),

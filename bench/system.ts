@@ -31,6 +31,8 @@ export interface SystemProcess {
   readonly lastWarnings: string[];
   /** The last 20,000 characters it printed. */
   readonly output: string;
+  /** Its Prometheus endpoint, for a service or the gateway. */
+  readonly metricsUrl?: string;
 }
 
 export interface RunningSystem {
@@ -105,6 +107,7 @@ interface Child {
   output: string;
   warnings: number;
   lastWarnings: string[];
+  metricsUrl: string;
 }
 
 /** Starts the broker (nats-server, own port, temporary store); the services follow with `startServices`. */
@@ -134,7 +137,7 @@ export async function startBroker(options: SystemOptions): Promise<RunningSystem
       env: { ...inherited, ...env, ...options.env },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
-    const entry: Child = { name, child, output: '', warnings: 0, lastWarnings: [] };
+    const entry: Child = { name, child, output: '', warnings: 0, lastWarnings: [], metricsUrl: `http://127.0.0.1:${env.METRICS_PORT}/metrics` };
     const keep = (chunk: Buffer) => {
       const text = chunk.toString();
       entry.output = (entry.output + text).slice(-20_000);
@@ -181,7 +184,7 @@ export async function startBroker(options: SystemOptions): Promise<RunningSystem
     issuer,
     processes: () => [
       { name: 'nats-server', pid: nats.pid!, warnings: 0, lastWarnings: [], output: '' },
-      ...children.map((c) => ({ name: c.name, pid: c.child.pid!, warnings: c.warnings, lastWarnings: c.lastWarnings, output: c.output })),
+      ...children.map((c) => ({ name: c.name, pid: c.child.pid!, warnings: c.warnings, lastWarnings: c.lastWarnings, output: c.output, metricsUrl: c.metricsUrl })),
     ],
     assertAlive,
     async startServices(say) {

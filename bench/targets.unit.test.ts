@@ -22,6 +22,7 @@ function sustainedPhase(perSecond: number, cpuMsTotal: number): SustainedResult 
     latency: latency(10, 20),
     measuredSeconds: 21,
     cpuMsPerOrder: { total: cpuMsTotal },
+    storePerOrder: {},
     rssMiB: {},
     messages: { before: {}, after: {}, perOrder: 18 },
     messageRate: 0,
