@@ -118,9 +118,9 @@ export class EmbeddedCollection<T extends Doc> implements Collection<T> {
 
   async find(filter: Filter, options: FindOptions = {}): Promise<T[]> {
     return this.run((db) => {
-      const id = exactId(filter);
       // One statement reads one snapshot without a transaction around it, and `_id` needs no catalog.
-      if (id !== undefined && options.sort === undefined) return this.byId(db, id, options.skip).map((row) => row.doc);
+      const id = filter._id;
+      if (typeof id === 'string') return this.byId(db, id, filter, options.skip).map((row) => row.doc);
       return db.read(() => this.select(db, db.catalog(this.name), filter, options).map((row) => row.doc));
     });
   }
@@ -223,8 +223,8 @@ export class EmbeddedCollection<T extends Doc> implements Collection<T> {
 
   /** The matching documents in order, skipped and limited; runs inside the caller's transaction. */
   private select(db: SqliteDatabase, catalog: CollectionCatalog, filter: Filter, options: FindOptions): Row<T>[] {
-    const id = exactId(filter);
-    if (id !== undefined && options.sort === undefined) return this.byId(db, id, options.skip);
+    const id = filter._id;
+    if (typeof id === 'string') return this.byId(db, id, filter, options.skip);
     const { sql, params, sorted } = selectSql(this.name, filter, options.sort, catalog.arrays);
     const skip = options.skip ?? 0;
     const limit = options.limit ?? 0;
@@ -254,10 +254,19 @@ export class EmbeddedCollection<T extends Doc> implements Collection<T> {
     return rows;
   }
 
-  /** The document with this `_id` (the `id` column always holds the document's `_id`, so no `matches` is needed). */
-  private byId(db: SqliteDatabase, id: string, skip = 0): Row<T>[] {
+  /**
+   * The match of a filter that names one `_id`: found by the primary key, then decided by
+   * `matches` when the filter has other conditions too (the commonest guarded write, `_id` plus a
+   * version or revision, needs no SQL of its own). One document at most, so a sort changes nothing.
+   */
+  private byId(db: SqliteDatabase, id: string, filter: Filter, skip = 0): Row<T>[] {
+    if (skip > 0) return [];
     const text = db.statement(this.#sql.byId).get(id) as string | undefined;
-    return text === undefined || skip > 0 ? [] : [{ text, doc: decodeJson<T>(text) }];
+    if (text === undefined) return [];
+    const doc = decodeJson<T>(text);
+    // The `id` column always holds the document's `_id`: a filter of `_id` alone is decided already.
+    for (const key in filter) if (key !== '_id') return matches(doc, filter) ? [{ text, doc }] : [];
+    return [{ text, doc }];
   }
 
   private insertDoc(db: SqliteDatabase, doc: T, catalog: CollectionCatalog): void {
@@ -341,14 +350,6 @@ export class EmbeddedCollection<T extends Doc> implements Collection<T> {
       }
     }
   }
-}
-
-/** The `_id` of a filter that is `{ _id: <string> }` and nothing else, the commonest query. */
-function exactId(filter: Filter): string | undefined {
-  const id = filter._id;
-  if (typeof id !== 'string') return undefined;
-  for (const key in filter) if (key !== '_id') return undefined;
-  return id;
 }
 
 /**
