@@ -1,6 +1,6 @@
 // The stored read models against the store itself (embedded, or MongoDB with MONGODB_URI): an
-// order view takes one write per new event and none for a duplicate, ends as the events' fold
-// however appliers race, and a view of the earlier shape (events kept) is folded on correctly;
+// order view takes one write per new event and none for a duplicate (one for events arriving
+// together), ends as the events' fold however appliers and replicas race, and a view of the earlier shape (events kept) is folded on correctly;
 // availability takes one write per level once the product is shown.
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -86,6 +86,28 @@ describe('order views', () => {
       })(),
     ]);
     const doc = await models.orders.findOne({ _id: 'ord-race' });
+    expect(doc).toMatchObject(cancelledView);
+    expect([...doc!.applied!].sort()).toEqual(events.map((e) => e.id).sort());
+  });
+
+  it('share one write among the events of one order that arrive together', async () => {
+    const counting = countingWrites(store);
+    const models = readModels(counting.store);
+    const events = cancelledHistory('ord-together');
+    await Promise.all(events.map((e) => models.applyOrderEvent('ord-together', decodeViewEvent(e))));
+    expect(counting.writes()).toBe(1);
+    const doc = await models.orders.findOne({ _id: 'ord-together' });
+    expect(doc).toMatchObject(cancelledView);
+    expect(doc!.applied).toHaveLength(events.length);
+  });
+
+  it('read the view again when another replica wrote it after this one did, instead of overwriting its events', async () => {
+    const events = cancelledHistory('ord-replicas');
+    const [mine, theirs] = [readModels(store), readModels(store)];
+    // Each replica folds every other event; `mine` wrote the view last before `theirs` changed it.
+    for (const [i, e] of events.entries()) await (i % 2 === 0 ? mine : theirs).applyOrderEvent('ord-replicas', decodeViewEvent(e));
+    await mine.applyOrderEvent('ord-replicas', decodeViewEvent(events[1]!)); // a redelivery to the other replica
+    const doc = await mine.orders.findOne({ _id: 'ord-replicas' });
     expect(doc).toMatchObject(cancelledView);
     expect([...doc!.applied!].sort()).toEqual(events.map((e) => e.id).sort());
   });

@@ -3,6 +3,7 @@
 import { randomUUID } from 'node:crypto';
 import { DuplicateKeyError, UnavailableError, type DocumentStore, type Filter } from '../platform/index.js';
 import { emptyView, evolveOrderView, foldOrderView, type FoldEvent, type OrderViewFold, type OrderViewState, type ViewEvent } from './order-view.js';
+import { perKeyBatches, recentDocuments } from './batches.js';
 
 /**
  * An order view as stored: the fold and a revision each write replaces, so a write based on a
@@ -77,8 +78,32 @@ const newProduct = (sku: string, at: Date): AvailabilityDocument => ({
 export const projectionNames = ['order_views', 'product_availability'] as const;
 export type ProjectionName = (typeof projectionNames)[number];
 
+/** Order views this process wrote last, kept to skip the read before the next write (least recently used out first). */
+const recentViewsKept = 2_000;
+
+/** The fold of a batch of events: the view after every event that folded, and the error of each that did not (by index). */
+interface Folded {
+  view: OrderViewFold;
+  failed: Map<number, Error>;
+}
+
+/** Folds each event in turn; an event the fold throws on is left out and reported, the others still fold. */
+function foldEach(before: OrderViewFold, events: FoldEvent[]): Folded {
+  let view = before;
+  const failed = new Map<number, Error>();
+  events.forEach((event, i) => {
+    try {
+      view = evolveOrderView(view, event);
+    } catch (err) {
+      failed.set(i, err instanceof Error ? err : new Error(String(err)));
+    }
+  });
+  return { view, failed };
+}
+
 export function readModels(store: DocumentStore) {
   const orders = store.collection<OrderViewDocument>('order_views');
+  const recentViews = recentDocuments<OrderViewDocument>(recentViewsKept);
   const availability = store.collection<AvailabilityDocument>('product_availability');
   const checkpoints = store.collection<CheckpointDocument>('checkpoints');
 
@@ -102,35 +127,55 @@ export function readModels(store: DocumentStore) {
     }
   };
 
+  /**
+   * Folds `events` into the view with one read and one write: the write is refused when another
+   * writer changed the view since the read (or created it), and then the fold is done again over
+   * what that writer left. The read is skipped when this process wrote the view last: its copy is
+   * kept, and the write's guard tells when another replica has changed the view since.
+   */
+  const foldAndWrite = async (orderId: string, events: FoldEvent[]): Promise<Folded> => {
+    for (let attempt = 1; ; attempt++) {
+      const doc = recentViews.take(orderId) ?? (await orders.findOne({ _id: orderId }));
+      const before = doc ? storedFold(doc) : emptyView(orderId);
+      const folded = foldEach(before, events);
+      if (folded.view === before) {
+        if (doc) recentViews.keep(doc);
+        return folded;
+      }
+      const view: OrderViewDocument = { _id: orderId, ...folded.view, revision: randomUUID() };
+      try {
+        if (!doc) {
+          await orders.insertOne(view);
+          recentViews.keep(view);
+          return folded;
+        }
+        const unchanged: Filter = { _id: orderId, revision: doc.revision ?? { $exists: false } };
+        if ((await orders.replaceOne(unchanged, view)).matched === 1) {
+          recentViews.keep(view);
+          return folded;
+        }
+      } catch (err) {
+        if (!(err instanceof DuplicateKeyError)) throw err; // else: created meanwhile
+      }
+      if (attempt >= maxApplyAttempts) {
+        throw new UnavailableError(`the order view of ${orderId} changed under ${attempt} attempts to fold ${events.map((e) => e.id).join(', ')}; retry`);
+      }
+    }
+  };
+  const orderWrites = perKeyBatches<FoldEvent, OrderViewState>(async (orderId, events) => {
+    const { view, failed } = await foldAndWrite(orderId, events);
+    return events.map((_, i) => failed.get(i) ?? view);
+  });
+
   return {
     orders,
     availability,
     /**
-     * Folds an event into its order's view once; returns the view. One read and one write: the
-     * write is refused when another writer changed the view since the read (or created it), and
-     * then the fold is done again over what that writer left.
+     * Folds an event into its order's view once; returns the view (with every event folded by
+     * the same write). Events of one order are applied one write at a time in this process, and
+     * those that arrive together (the two events of one commit, say) share that write.
      */
-    async applyOrderEvent(orderId: string, event: FoldEvent): Promise<OrderViewState> {
-      for (let attempt = 1; ; attempt++) {
-        const doc = await orders.findOne({ _id: orderId });
-        const before = doc ? storedFold(doc) : emptyView(orderId);
-        if (before.applied.includes(event.id)) return before;
-        const view: OrderViewDocument = { _id: orderId, ...evolveOrderView(before, event), revision: randomUUID() };
-        try {
-          if (!doc) {
-            await orders.insertOne(view);
-            return view;
-          }
-          const unchanged: Filter = { _id: orderId, revision: doc.revision ?? { $exists: false } };
-          if ((await orders.replaceOne(unchanged, view)).matched === 1) return view;
-        } catch (err) {
-          if (!(err instanceof DuplicateKeyError)) throw err; // else: created meanwhile
-        }
-        if (attempt >= maxApplyAttempts) {
-          throw new UnavailableError(`the order view of ${orderId} changed under ${attempt} attempts to fold ${event.id}; retry`);
-        }
-      }
-    },
+    applyOrderEvent: (orderId: string, event: FoldEvent): Promise<OrderViewState> => orderWrites.apply(orderId, event),
     /**
      * Shows a product's levels unless newer ones are shown: newer is a higher inventory revision,
      * or, between levels published before revisions existed (revision 0), a later stream sequence.
@@ -159,6 +204,7 @@ export function readModels(store: DocumentStore) {
     },
     async drop(projection: ProjectionName) {
       await store.collection(projection).drop();
+      if (projection === 'order_views') recentViews.clear();
       await checkpoints.deleteMany({ _id: { $in: ['ORDERS_EVENTS', 'PAYMENTS_EVENTS', 'SHIPPING_EVENTS', 'INVENTORY_EVENTS'].map((s) => `${projection}:${s}`) } });
     },
   };
