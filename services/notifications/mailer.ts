@@ -1,8 +1,9 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import nodemailer from 'nodemailer';
+import { buildMessage, parseAddress } from './mime.js';
 
-/** An e-mail ready to send. `messageId` is deterministic, so a resend after a crash is recognisable. */
+/** An e-mail ready to send. `messageId` is deterministic, so a resend after a crash is recognisable; `from` and `to` are `addr@domain` or `Name <addr@domain>`. */
 export interface OutgoingMail {
   messageId: string;
   from: string;
@@ -23,9 +24,9 @@ export interface Mailer {
 const fileNameOf = (messageId: string) => `${messageId.replace(/[<>]/g, '').replace(/[^A-Za-z0-9_.@-]/g, '_')}.eml`;
 
 /**
- * SMTP when `smtpUrl` is set (e.g. `smtp://127.0.0.1:2525`); otherwise .eml files in `mailboxDir`.
- * Both go through nodemailer's message builder, so the mailbox holds exactly the MIME message SMTP
- * would carry.
+ * SMTP when `smtpUrl` is set (e.g. `smtp://127.0.0.1:2525`), through nodemailer's SMTP client;
+ * otherwise .eml files in `mailboxDir`. Both carry the message `buildMessage` makes (mime.ts), so
+ * the mailbox holds exactly the MIME message SMTP would carry, line breaks aside (LF in files).
  */
 export function createMailer(options: { smtpUrl?: string | undefined; mailboxDir: string }): Mailer {
   if (options.smtpUrl) {
@@ -33,12 +34,13 @@ export function createMailer(options: { smtpUrl?: string | undefined; mailboxDir
     return {
       transport: 'smtp',
       async send(mail) {
-        await transport.sendMail(mail);
+        // The envelope is the message's own sender and recipient; nodemailer sends `raw` as it is.
+        const envelope = { from: parseAddress('from', mail.from).address, to: [parseAddress('to', mail.to).address] };
+        await transport.sendMail({ envelope, raw: buildMessage(mail, new Date()) });
       },
       close: () => transport.close(),
     };
   }
-  const transport = nodemailer.createTransport({ streamTransport: true, buffer: true, newline: 'unix' });
   // The folder is made once, before the first e-mail (again after a failure, or when a write
   // finds it gone), not on every e-mail.
   let folder: Promise<unknown> | undefined;
@@ -47,7 +49,7 @@ export function createMailer(options: { smtpUrl?: string | undefined; mailboxDir
       folder = undefined;
       throw err;
     }));
-  const write = async (file: string, message: Buffer) => {
+  const write = async (file: string, message: string) => {
     await ensureFolder();
     try {
       await writeFile(file, message);
@@ -61,10 +63,9 @@ export function createMailer(options: { smtpUrl?: string | undefined; mailboxDir
   return {
     transport: 'mailbox',
     async send(mail) {
-      const info = await transport.sendMail(mail);
       // The same file name for a resend: the mailbox keeps one copy.
-      await write(join(options.mailboxDir, fileNameOf(mail.messageId)), info.message as Buffer);
+      await write(join(options.mailboxDir, fileNameOf(mail.messageId)), buildMessage(mail, new Date(), '\n'));
     },
-    close: () => transport.close(),
+    close: () => undefined,
   };
 }

@@ -15,6 +15,7 @@ import {
 import { notificationsGrpc } from './grpc.js';
 import { notificationHandler, notificationStreams } from './handlers.js';
 import { createMailer } from './mailer.js';
+import { parseAddress } from './mime.js';
 import { createNotifications } from './notifications.js';
 import { notificationsSubgraph } from './subgraph.js';
 
@@ -39,6 +40,7 @@ export async function bootNotifications(
   overrides: NotificationsOverrides = {},
 ): Promise<NotificationsService> {
   const config = parseEnv(notificationsEnv, env);
+  parseAddress('MAIL_FROM', config.MAIL_FROM); // a sender no e-mail could carry stops the start, not every send
   const now = overrides.now ?? (() => new Date());
   return startService('notifications', config, overrides, async (runtime) => {
     const mailer = runtime.lifecycle.add(
