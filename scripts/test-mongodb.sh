@@ -28,6 +28,9 @@ if [ -z "${MONGODB_URI:-}" ]; then
   # isolation, so two operations of one process on one document at once could lose an update
   # (MongoDB applies each atomically). On one connection a process's operations take turns.
   export MONGODB_URI="mongodb://127.0.0.1:$port/?maxPoolSize=1"
+  # One test file at a time: with two, that one server fell behind enough for saga steps to time
+  # out (orders/restart, payments/replicas). VITEST_MAX_WORKERS set by the caller wins.
+  export VITEST_MAX_WORKERS="${VITEST_MAX_WORKERS:-1}"
   echo "==> FerretDB $(.tools/bin/ferretdb --version 2>&1 | sed -n 's/^version: //p') on $MONGODB_URI (data in $ferretdb_data)"
 else
   echo "==> MongoDB at $MONGODB_URI"
