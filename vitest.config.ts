@@ -6,15 +6,15 @@ import { defineConfig } from 'vitest/config';
 // a schema from one cannot be used by the other. Pin our imports to what Node loads.
 const resolve = { alias: [{ find: /^graphql$/, replacement: 'graphql/index.js' }] };
 
-// Three tiers, by file suffix: pure unit tests, one-service integration tests against a real
-// nats-server and store, and whole-system end-to-end tests.
-// Two test files at a time even on two cores (Vitest's default there is one): most of a file's
-// time is spent waiting on the nats-server, stores and service processes it starts, so the
-// embedded leg ran in 539 s instead of 808 s. `npm run test:mongodb` sets VITEST_MAX_WORKERS=1 for
-// the FerretDB it starts (one server, one connection per process: saga steps timed out there).
 export default defineConfig({
   test: {
+    // Two test files at a time even on two cores (Vitest's default there is one): most of a file's
+    // time is spent waiting on the nats-server, stores and service processes it starts, so the
+    // embedded leg ran in 539 s instead of 808 s. `npm run test:mongodb` sets VITEST_MAX_WORKERS=1
+    // for the FerretDB it starts (one server, one connection per process: saga steps timed out).
     maxWorkers: Math.max(2, availableParallelism() - 1),
+    // Three tiers, by file suffix: pure unit tests, one-service integration tests against a real
+    // nats-server and store, and whole-system end-to-end tests.
     projects: [
       { resolve, test: { name: 'unit', include: ['**/*.unit.test.ts'], exclude: ['node_modules/**'] } },
       {
