@@ -59,6 +59,8 @@ export interface GatewayOptions {
   allowedOrigins?: readonly string[];
   pollIntervalMs?: number;
   retryMs?: number;
+  /** How long one composition attempt may take before it is given up and tried again; default 15 s. */
+  attemptTimeoutMs?: number;
 }
 
 export interface RunningGateway {
@@ -118,6 +120,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
     extension: subscriptionTypeDefs,
     pollIntervalMs: options.pollIntervalMs ?? 10_000,
     retryMs: options.retryMs ?? 1_000,
+    attemptTimeoutMs: options.attemptTimeoutMs ?? 15_000,
     subscriptionsUrl: wsUrl,
     logger,
   });

@@ -26,6 +26,11 @@ export interface SupergraphOptions {
   pollIntervalMs: number;
   /** Pause between composition attempts while a subgraph is not up yet. */
   retryMs: number;
+  /**
+   * How long one composition attempt may take. A subgraph that accepts the connection and never
+   * answers would otherwise hold the first attempt, and the gateway, unready for good.
+   */
+  attemptTimeoutMs: number;
   /** Where subscriptions are served, for the error an HTTP subscription gets. */
   subscriptionsUrl: string;
   logger: Logger;
@@ -68,6 +73,8 @@ export function createSupergraph(options: SupergraphOptions): Supergraph {
 
   async function compose(): Promise<{ gateway: ApolloGateway; result: GatewayLoadResult }> {
     for (let attempt = 1; ; attempt++) {
+      // An attempt given up on may still finish later; its schema must not be served.
+      let abandoned = false;
       const candidate = new ApolloGateway({
         supergraphSdl: new IntrospectAndCompose({ subgraphs: options.subgraphs, pollIntervalInMs: options.pollIntervalMs }),
         // Each subgraph fetch continues the operation's trace (W3C traceparent of the active span)
@@ -84,17 +91,32 @@ export function createSupergraph(options: SupergraphOptions): Supergraph {
         logger: { debug: () => {}, info: (m) => logger.debug(String(m)), warn: (m) => logger.warn(String(m)), error: (m) => logger.error(String(m)) },
       });
       candidate.onSchemaLoadOrUpdate(({ apiSchema, coreSupergraphSdl }) => {
+        if (abandoned) return;
         // Two copies: Apollo Server wraps every resolver of the schema it is given (for its
         // plugins), which would hide the subscriptions' own field resolver; the WebSocket side
         // executes on an untouched copy.
         current = extend(apiSchema);
         for (const listener of listeners) listener({ apiSchema: extend(apiSchema), coreSupergraphSdl });
       });
+      let timer: NodeJS.Timeout | undefined;
+      const deadline = new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new Error(`the subgraphs did not all answer within ${options.attemptTimeoutMs} ms`)), options.attemptTimeoutMs);
+      });
+      const loading = candidate.load();
+      // Stopping a gateway that is still loading does nothing; one that loads after being given up
+      // on is stopped then, so it does not poll the subgraphs on its own.
+      loading.then(
+        () => (abandoned ? candidate.stop().catch(() => {}) : undefined),
+        () => {},
+      );
       try {
-        const result = await candidate.load();
+        const result = await Promise.race([loading, deadline]);
+        clearTimeout(timer);
         logger.info({ subgraphs: options.subgraphs.map((s) => s.name), attempt }, 'supergraph composed');
         return { gateway: candidate, result };
       } catch (err) {
+        clearTimeout(timer);
+        abandoned = true;
         await candidate.stop().catch(() => {});
         if (stopped) throw new Error('gateway stopped before the supergraph was composed');
         const reason = err instanceof Error ? err.message.split('\n')[0] : String(err);
