@@ -26,8 +26,19 @@ const natsServerBin = process.env.NATS_SERVER_BIN ?? 'nats-server';
  * Ports handed out are drawn at random below Linux's ephemeral range (32768 and up), where a port
  * picked now cannot be taken before it is bound by the source port of some outgoing connection
  * (a process's NATS or gRPC client); each is checked to be free and handed out once per process.
+ * Test files run in several Vitest workers at once, each its own process: a port checked free by
+ * one could be handed out by another before either binds it, so each worker (VITEST_POOL_ID) draws
+ * from its own slice of the range.
  */
-const portRange = { low: 15_000, high: 32_000 };
+const range = { low: 15_000, high: 32_000 };
+const slices = 8;
+const portRange = (() => {
+  const worker = Number.parseInt(process.env.VITEST_POOL_ID ?? '', 10);
+  if (!Number.isInteger(worker) || worker < 1) return range;
+  const width = Math.floor((range.high - range.low) / slices);
+  const low = range.low + ((worker - 1) % slices) * width;
+  return { low, high: low + width };
+})();
 const handedOut = new Set<number>();
 
 const bindable = (port: number) =>

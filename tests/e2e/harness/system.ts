@@ -5,7 +5,6 @@
 // start it again on the same data and port.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -32,6 +31,7 @@ import {
 import { natsGrants } from '../../../scripts/nats-grants.js';
 import { serverDifferences } from '../../../services/platform/testing/ferretdb.js';
 import {
+  freePort,
   startNatsServer,
   startTestIssuer,
   testMongodbUri,
@@ -119,26 +119,6 @@ export interface System {
   close(): Promise<void>;
 }
 
-/**
- * A free port below Linux's ephemeral range (32768+). A killed service restarts on its port, and
- * a port from the ephemeral range could meanwhile be taken by any outgoing connection.
- */
-async function portOutsideEphemeralRange(taken: Set<number>): Promise<number> {
-  for (;;) {
-    const port = 20_000 + Math.floor(Math.random() * 12_000);
-    if (taken.has(port)) continue;
-    const free = await new Promise<boolean>((resolve) => {
-      const probe = createServer();
-      probe.once('error', () => resolve(false));
-      probe.listen(port, '127.0.0.1', () => probe.close(() => resolve(true)));
-    });
-    if (free) {
-      taken.add(port);
-      return port;
-    }
-  }
-}
-
 interface Replica {
   name: ServiceName | 'gateway';
   index: number;
@@ -183,7 +163,6 @@ export async function startSystem(options: SystemOptions = {}): Promise<System> 
   const dataDir = await mkdtemp(join(tmpdir(), 'orderflow-e2e-'));
   const storage = testStorage(dataDir);
   const names: ServiceName[] = [...sagaServices, ...(options.extra ?? [])];
-  const taken = new Set<number>();
   const replicas = new Map<ServiceName, Replica[]>();
   for (const name of names) {
     const list: Replica[] = [];
@@ -191,9 +170,9 @@ export async function startSystem(options: SystemOptions = {}): Promise<System> 
       list.push({
         name,
         index: i,
-        grpcPort: await portOutsideEphemeralRange(taken),
-        graphqlPort: await portOutsideEphemeralRange(taken),
-        metricsPort: await portOutsideEphemeralRange(taken),
+        grpcPort: await freePort(),
+        graphqlPort: await freePort(),
+        metricsPort: await freePort(),
         env: {},
         child: undefined,
         output: '',
@@ -232,8 +211,8 @@ export async function startSystem(options: SystemOptions = {}): Promise<System> 
   }
   let gateway: Replica | undefined;
   if (options.gateway) {
-    const port = await portOutsideEphemeralRange(taken);
-    const metricsPort = await portOutsideEphemeralRange(taken);
+    const port = await freePort();
+    const metricsPort = await freePort();
     const subgraphs = Object.fromEntries(
       (['orders', 'inventory', 'payments', 'shipping', 'notifications', 'query'] as SubgraphName[]).map((n) => [subgraphUrlVariable(n), graphqlUrl(n)]),
     );
@@ -296,7 +275,12 @@ export async function startSystem(options: SystemOptions = {}): Promise<System> 
     for (const name of names) await Promise.all(replicas.get(name)!.map(launch));
     if (gateway) {
       await launch(gateway);
-      await waitFor('the gateway to compose the supergraph', async () => (await fetch(`http://127.0.0.1:${gateway.graphqlPort}/healthz`)).ok, { timeoutMs: 60_000 });
+      const composed = gateway;
+      await waitFor('the gateway to compose the supergraph', async () => (await fetch(`http://127.0.0.1:${composed.graphqlPort}/healthz`)).ok, { timeoutMs: 60_000 }).catch(
+        (err: Error) => {
+          throw new Error(`${err.message}\nthe gateway's log:\n${composed.output.slice(-4_000)}`);
+        },
+      );
     }
   } catch (err) {
     for (const r of all()) await stopReplica(r, 'SIGKILL');
