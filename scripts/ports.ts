@@ -14,20 +14,37 @@ export interface PortHolder {
 }
 
 const listening = '0A';
+/** /proc/net/tcp's state codes, for the sockets that are not listening. */
+const tcpStates: Record<string, string> = {
+  '01': 'ESTABLISHED',
+  '02': 'SYN_SENT',
+  '03': 'SYN_RECV',
+  '04': 'FIN_WAIT1',
+  '05': 'FIN_WAIT2',
+  '06': 'TIME_WAIT',
+  '07': 'CLOSE',
+  '08': 'CLOSE_WAIT',
+  '09': 'LAST_ACK',
+  '0B': 'CLOSING',
+};
 
-/** Inodes of the sockets listening on `port` (IPv4 and IPv6). */
-async function listeningInodes(port: number): Promise<Set<string>> {
-  const inodes = new Set<string>();
+/** The TCP sockets whose local end is `port` (IPv4 and IPv6): state code and inode of each. */
+async function socketsOn(port: number): Promise<{ state: string; inode: string }[]> {
+  const found: { state: string; inode: string }[] = [];
   for (const table of ['/proc/net/tcp', '/proc/net/tcp6']) {
     const text = await readFile(table, 'utf8').catch(() => '');
     for (const line of text.split('\n').slice(1)) {
       const cols = line.trim().split(/\s+/);
       const local = cols[1];
-      if (!local || cols[3] !== listening) continue;
-      if (Number.parseInt(local.split(':')[1] ?? '', 16) === port) inodes.add(cols[9]!);
+      if (local && Number.parseInt(local.split(':')[1] ?? '', 16) === port) found.push({ state: cols[3]!, inode: cols[9]! });
     }
   }
-  return inodes;
+  return found;
+}
+
+/** Inodes of the sockets listening on `port` (IPv4 and IPv6). */
+async function listeningInodes(port: number): Promise<Set<string>> {
+  return new Set((await socketsOn(port)).filter((s) => s.state === listening).map((s) => s.inode));
 }
 
 /** The processes holding a listening socket on `port`; empty when none is found or /proc is unreadable. */
@@ -63,7 +80,15 @@ export function portFree(port: number, host = '127.0.0.1'): Promise<boolean> {
 /** The message for a port `npm start` needs and cannot have, naming the holder when it is found. */
 export async function portInUseMessage(port: number): Promise<string> {
   const holders = await portHolders(port);
-  if (holders.length === 0) return `port ${port} is in use by another process; is an earlier npm start still running?`;
+  if (holders.length === 0) {
+    // Linux gives ports from 32768-60999 to outgoing connections: one may hold the port for a while
+    // (a minute in TIME_WAIT after it closed), with nothing listening on it.
+    const states = [...new Set((await socketsOn(port)).filter((s) => s.state !== listening).map((s) => tcpStates[s.state] ?? s.state))];
+    if (states.length > 0) {
+      return `port ${port} is the local end of an outgoing TCP connection (${states.join(', ')}), not of a server; a closed one frees it within a minute, so try again then (on Linux, \`sysctl net.ipv4.ip_local_reserved_ports\` keeps ports out of the range outgoing connections use)`;
+    }
+    return `port ${port} is in use by another process; is an earlier npm start still running?`;
+  }
   const who = holders.map((h) => `pid ${h.pid}${h.command ? ` (${h.command})` : ''}`).join(', ');
   return `port ${port} is in use by ${who}; is an earlier npm start still running? Stop it with: kill ${holders.map((h) => h.pid).join(' ')}`;
 }

@@ -7,8 +7,8 @@ import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { portHolders } from '../../scripts/ports.js';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { portFree, portHolders } from '../../scripts/ports.js';
 import { availableServices, gatewayProcess } from '../../scripts/services.js';
 import { startNatsServer, waitFor, type TestNatsServer } from '../../services/platform/testing/index.js';
 
@@ -24,6 +24,19 @@ beforeAll(async () => {
   nats = await startNatsServer();
   dataDir = await mkdtemp(join(tmpdir(), 'orderflow-npm-start-'));
 });
+beforeEach(async () => {
+  // npm start's ports are fixed, and 50052-50056 lie in Linux's range for outgoing connections'
+  // local ports: a connection of an earlier test may hold one (up to a minute in TIME_WAIT).
+  // npm start would rightly refuse to start then; wait for the ports instead.
+  await waitFor(
+    "npm start's ports to be free",
+    async () => {
+      const taken = (await Promise.all(ports.map(async (port) => ((await portFree(port)) ? null : port)))).filter((p) => p !== null);
+      return taken.length === 0 || undefined;
+    },
+    { timeoutMs: 90_000, intervalMs: 500 },
+  );
+}, 100_000);
 afterEach(async () => {
   // Whatever a failed test of ours left behind, gone before the next test needs the ports.
   for (const pid of [...(running?.pid ? [-running.pid] : []), ...started]) {
