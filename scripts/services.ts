@@ -17,6 +17,13 @@ export const gatewayProcess = { name: 'gateway', port: 4000, metricsPort: 9460 }
 
 export type ServiceName = (typeof serviceTable)[number]['name'];
 
+/** The ports `npm start` gives a process (a service's or the gateway's). */
+export function portsOf(name: string): number[] {
+  if (name === gatewayProcess.name) return [gatewayProcess.port, gatewayProcess.metricsPort];
+  const service = serviceTable.find((s) => s.name === name);
+  return service ? [service.grpcPort, service.graphqlPort, service.metricsPort] : [];
+}
+
 /** The main.ts of a service, or undefined when the service is not built yet. */
 export function mainOf(name: string): string | undefined {
   // The same extension as this module: .ts under tsx, .js in the compiled build (dist/).

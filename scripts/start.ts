@@ -39,7 +39,7 @@ import { liveScreen, startOrderTicker } from './order-ticker.js';
 import { natsGrants } from './nats-grants.js';
 import { subgraphUrlVariable, type SubgraphName } from '../gateway/config.js';
 import { portsInUse } from './ports.js';
-import { availableServices, gatewayProcess, mainOf, serviceTable } from './services.js';
+import { availableServices, gatewayProcess, mainOf, portsOf, serviceTable } from './services.js';
 
 const { NATS_URL, NATS_USER, NATS_PASSWORD, NATS_NKEY_SEED, MONGODB_URI, DATA_DIR, LOG_LEVEL, AUTH_JWKS_URL, AUTH_ISSUER, AUTH_AUDIENCE, AUTH_DISABLED } = (() => {
   try {
@@ -226,7 +226,14 @@ async function spawnProcess(name: string, env: Record<string, string>): Promise<
     children.delete(name);
     if (!stopping) {
       say(`${name} exited (${signal ?? code}); stopping everything`);
-      void stop(1);
+      // A port taken after the check at start (by a server, or by an outgoing connection's local
+      // end) is the commonest reason a service dies at once: say who holds it.
+      void portsInUse(portsOf(name))
+        .catch(() => [])
+        .then((messages) => {
+          for (const message of messages) say(message);
+          return stop(1);
+        });
     }
   });
 }

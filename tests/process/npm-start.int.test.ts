@@ -121,6 +121,21 @@ describe('npm start', () => {
     await expectAllGone(pids);
   });
 
+  it('names the holder of a port taken after its check, when the service that needed it dies', { timeout: 90_000 }, async () => {
+    const run = npmStart();
+    // Taken between npm start's check and inventory's bind: after the line saying it was started.
+    await waitFor('npm start to start inventory', () => /^inventory\s+grpc 127\.0\.0\.1:50052 /m.test(run.output()), { timeoutMs: 60_000, intervalMs: 5 });
+    const blocker: Server = createServer();
+    await new Promise<void>((resolve) => blocker.listen(50052, '127.0.0.1', resolve));
+    try {
+      expect(await run.exited).not.toBe(0);
+      expect(run.output()).toContain('inventory exited (1); stopping everything');
+      expect(run.output()).toContain(`port 50052 is in use by pid ${process.pid} (`);
+    } finally {
+      await new Promise((resolve) => blocker.close(resolve));
+    }
+  });
+
   it('names the process holding a port it needs, and starts nothing', { timeout: 60_000 }, async () => {
     const blocker: Server = createServer();
     await new Promise<void>((resolve) => blocker.listen(50052, '127.0.0.1', resolve));
