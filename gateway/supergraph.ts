@@ -110,12 +110,10 @@ export function createSupergraph(options: SupergraphOptions): Supergraph {
         () => {},
       );
       try {
-        const result = await Promise.race([loading, deadline]);
-        clearTimeout(timer);
+        const result = await Promise.race([loading, deadline]).finally(() => clearTimeout(timer));
         logger.info({ subgraphs: options.subgraphs.map((s) => s.name), attempt }, 'supergraph composed');
         return { gateway: candidate, result };
       } catch (err) {
-        clearTimeout(timer);
         abandoned = true;
         await candidate.stop().catch(() => {});
         if (stopped) throw new Error('gateway stopped before the supergraph was composed');

@@ -42,14 +42,14 @@ async function socketsOn(port: number): Promise<{ state: string; inode: string }
   return found;
 }
 
-/** Inodes of the sockets listening on `port` (IPv4 and IPv6). */
-async function listeningInodes(port: number): Promise<Set<string>> {
-  return new Set((await socketsOn(port)).filter((s) => s.state === listening).map((s) => s.inode));
-}
-
 /** The processes holding a listening socket on `port`; empty when none is found or /proc is unreadable. */
 export async function portHolders(port: number): Promise<PortHolder[]> {
-  const inodes = await listeningInodes(port);
+  return holdersOf(await socketsOn(port));
+}
+
+/** The processes holding the listening ones among `sockets`. */
+async function holdersOf(sockets: { state: string; inode: string }[]): Promise<PortHolder[]> {
+  const inodes = new Set(sockets.filter((s) => s.state === listening).map((s) => s.inode));
   if (inodes.size === 0) return [];
   const holders: PortHolder[] = [];
   for (const entry of await readdir('/proc').catch(() => [] as string[])) {
@@ -79,11 +79,12 @@ export function portFree(port: number, host = '127.0.0.1'): Promise<boolean> {
 
 /** The message for a port `npm start` needs and cannot have, naming the holder when it is found. */
 export async function portInUseMessage(port: number): Promise<string> {
-  const holders = await portHolders(port);
+  const sockets = await socketsOn(port);
+  const holders = await holdersOf(sockets);
   if (holders.length === 0) {
     // Linux gives ports from 32768-60999 to outgoing connections: one may hold the port for a while
     // (a minute in TIME_WAIT after it closed), with nothing listening on it.
-    const states = [...new Set((await socketsOn(port)).filter((s) => s.state !== listening).map((s) => tcpStates[s.state] ?? s.state))];
+    const states = [...new Set(sockets.filter((s) => s.state !== listening).map((s) => tcpStates[s.state] ?? s.state))];
     if (states.length > 0) {
       return `port ${port} is the local end of an outgoing TCP connection (${states.join(', ')}), not of a server; a closed one frees it within a minute, so try again then (on Linux, \`sysctl net.ipv4.ip_local_reserved_ports\` keeps ports out of the range outgoing connections use)`;
     }

@@ -31,8 +31,10 @@ beforeEach(async () => {
   await waitFor(
     "npm start's ports to be free",
     async () => {
-      const taken = (await Promise.all(ports.map(async (port) => ((await portFree(port)) ? null : port)))).filter((p) => p !== null);
-      return taken.length === 0 || undefined;
+      const free = await Promise.all(ports.map((port) => portFree(port)));
+      const taken = ports.filter((_, i) => !free[i]);
+      if (taken.length > 0) throw new Error(`taken: ${taken.join(', ')}`);
+      return true;
     },
     { timeoutMs: 90_000, intervalMs: 500 },
   );
