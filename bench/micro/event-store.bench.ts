@@ -36,7 +36,7 @@ try {
   const store = await openDocumentStore({ dataDir, mongodbUri: process.env.MONGODB_URI });
   const appendedAt = new Map<string, number>();
   const latencies: number[] = [];
-  const inner = jetStreamPublisher(nats.js);
+  const inner = jetStreamPublisher(nats);
   // Measures when JetStream acknowledged each message: the moment it is durable on the broker.
   const publisher: MessagePublisher = {
     async publish(msg) {

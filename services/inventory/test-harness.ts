@@ -116,7 +116,7 @@ export async function startInventoryHarness(): Promise<InventoryHarness> {
   await boot();
 
   const nats = await connectNats({ url: server.url, name: 'inventory-test', logger: silentLogger() });
-  const publisher = jetStreamPublisher(nats.js);
+  const publisher = jetStreamPublisher(nats);
   const observed: Observed[] = [];
   const observer: RunningConsumer = await runConsumer({
     nats,

@@ -65,7 +65,7 @@ afterAll(async () => {
 });
 
 async function publish<T>(contract: Contract<T>, value: T, orderId: string) {
-  await jetStreamPublisher(nats.js).publish({ subject: contract.subject, id: randomUUID(), type: contract.type, data: encodeMessage(contract, value), correlationId: orderId });
+  await jetStreamPublisher(nats).publish({ subject: contract.subject, id: randomUUID(), type: contract.type, data: encodeMessage(contract, value), correlationId: orderId });
 }
 
 /** `node --import tsx services/notifications/main.ts`, as npm start runs it; resolves once it has started. */

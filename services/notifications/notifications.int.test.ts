@@ -34,7 +34,7 @@ const replicas: NotificationsService[] = [];
 const inbox: ParsedMail[] = [];
 
 async function publish<T>(contract: Contract<T>, value: T, orderId: string, id = randomUUID()) {
-  await jetStreamPublisher(nats.js).publish({ subject: contract.subject, id, type: contract.type, data: encodeMessage(contract, value), correlationId: orderId });
+  await jetStreamPublisher(nats).publish({ subject: contract.subject, id, type: contract.type, data: encodeMessage(contract, value), correlationId: orderId });
 }
 const eur = (amountMinor: number) => ({ amountMinor, currency: 'EUR' });
 const placed = (orderId: string, email = 'ada@example.com') =>
@@ -220,7 +220,7 @@ describe('notifications over SMTP', () => {
   });
 
   it('dead-letters an event it cannot decode and keeps serving', async () => {
-    await jetStreamPublisher(nats.js).publish({
+    await jetStreamPublisher(nats).publish({
       subject: Events.OrderCompleted.subject,
       id: 'poison-1',
       type: Events.OrderCompleted.type,

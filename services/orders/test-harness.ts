@@ -116,7 +116,7 @@ export async function startOrdersHarness(env: Record<string, string> = {}): Prom
   await bootReplica();
 
   const nats = await connectNats({ url: server.url, name: 'orders-test', logger: silentLogger() });
-  const publisher = jetStreamPublisher(nats.js);
+  const publisher = jetStreamPublisher(nats);
   const inventoryClient = track(grpcClient(InventoryServiceService, inventoryTarget));
   const ordersClients = new Map<OrdersService, GrpcClient<typeof OrderServiceService>>();
   const client = (replica = replicas[0]!) => {

@@ -94,7 +94,7 @@ export async function startPaymentsHarness(env: Record<string, string> = {}, ove
   await boot();
 
   const nats = await connectNats({ url: server.url, name: 'payments-test', logger: silentLogger() });
-  const publisher = jetStreamPublisher(nats.js);
+  const publisher = jetStreamPublisher(nats);
   const observer: EventObserver = await observeEvents(nats, 'PAYMENTS_EVENTS');
   const answers = (orderId: string) => observer.forOrder(orderId);
 

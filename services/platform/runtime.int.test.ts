@@ -65,7 +65,7 @@ describe('startRuntime', () => {
       },
     });
     const traceId = '4bf92f3577b34da6a3ce929d0e0e4736';
-    await jetStreamPublisher(runtime.nats.js).publish({
+    await jetStreamPublisher(runtime.nats).publish({
       subject: delivered.subject,
       id: 'cause-1',
       type: delivered.type,

@@ -151,7 +151,7 @@ export async function startRuntime(settings: RuntimeSettings): Promise<Runtime> 
     for (const spec of [deadLetterStream, redriveStream, ...settings.streams]) await ensureStream(nats.jsm, spec, (drift) => logger.warn(drift));
     const events = lifecycle.add(
       'outbox relay',
-      createEventStore({ store, logger, publisher: jetStreamPublisher(nats.js) }),
+      createEventStore({ store, logger, publisher: jetStreamPublisher(nats) }),
       (e) => e.close(),
     );
     await events.start();

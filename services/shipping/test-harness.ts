@@ -96,7 +96,7 @@ export async function startShippingHarness(env: Record<string, string> = {}): Pr
   await boot();
 
   const nats = await connectNats({ url: server.url, name: 'shipping-test', logger: silentLogger() });
-  const publisher = jetStreamPublisher(nats.js);
+  const publisher = jetStreamPublisher(nats);
   const observer: EventObserver = await observeEvents(nats, 'SHIPPING_EVENTS');
   const answers = (orderId: string) => observer.forOrder(orderId);
 

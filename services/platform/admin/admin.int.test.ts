@@ -50,7 +50,7 @@ async function failure(call: Promise<unknown>) {
 }
 
 function publish(body: string) {
-  return jetStreamPublisher(runtime.nats.js).publish({
+  return jetStreamPublisher(runtime.nats).publish({
     subject,
     id: `msg-${body}`,
     type,

@@ -152,7 +152,7 @@ function describeEventStoreContract(engine: string, newTarget: () => Promise<Sto
 
     it('relays every committed event and outbox message to JetStream exactly once, in stream order', async () => {
       await ensureStream(nats.jsm, { name: 'TEST_COMMANDS', subjects: ['testcmd.>'], description: stream });
-      const events = await open(jetStreamPublisher(nats.js));
+      const events = await open(jetStreamPublisher(nats));
       for (let v = 0; v < 10; v++) {
         await Promise.all(
           Array.from({ length: 20 }, (_, s) =>
@@ -183,7 +183,7 @@ function describeEventStoreContract(engine: string, newTarget: () => Promise<Sto
       const offline = await open();
       await offline.append('order-h', 0, [{ ...thing('placed', 'order-h:1'), headers: { 'Orderflow-Order-Status': 'ORDER_STATUS_PLACED' } }, thing('noted', 'order-h:2')]);
       await offline.close();
-      const events = await open(jetStreamPublisher(nats.js)); // the start-up sweep publishes the commit
+      const events = await open(jetStreamPublisher(nats)); // the start-up sweep publishes the commit
       await events.relay!.flushed();
       const info = await nats.jsm.streams.info('TEST_EVENTS');
       const first = await nats.jsm.streams.getMessage('TEST_EVENTS', { seq: info.state.first_seq });
@@ -198,19 +198,19 @@ function describeEventStoreContract(engine: string, newTarget: () => Promise<Sto
       for (let i = 0; i < 30; i++) await offline.append(`order-${i}`, 0, [thing(`${i}`, `e-${i}`)]);
       expect(await publishedIds('TEST_EVENTS')).toHaveLength(0);
 
-      const restarted = await open(jetStreamPublisher(nats.js));
+      const restarted = await open(jetStreamPublisher(nats));
       expect(restarted.relay!.stats.swept).toBe(30);
       expect(new Set(await publishedIds('TEST_EVENTS')).size).toBe(30);
       expect(await store.collection<CommitDocument>('commits').countDocuments({ published: false })).toBe(0);
     });
 
     it('absorbs the duplicates of a relay that published but died before marking the commits', async () => {
-      const events = await open(jetStreamPublisher(nats.js));
+      const events = await open(jetStreamPublisher(nats));
       for (let i = 0; i < 25; i++) await events.append(`order-${i}`, 0, [thing(`${i}`, `e-${i}`)]);
       await events.relay!.flushed();
       await store.collection<CommitDocument>('commits').updateMany({}, { $set: { published: false } });
 
-      const restarted = await open(jetStreamPublisher(nats.js));
+      const restarted = await open(jetStreamPublisher(nats));
       expect(restarted.relay!.stats.swept).toBe(25);
       const ids = await publishedIds('TEST_EVENTS');
       expect(ids).toHaveLength(25);
@@ -241,7 +241,7 @@ function describeEventStoreContract(engine: string, newTarget: () => Promise<Sto
       expect(appended).toBeLessThan(1_000); // it really died mid-way
 
       store = await openDocumentStore(target);
-      const restarted = await open(jetStreamPublisher(nats.js));
+      const restarted = await open(jetStreamPublisher(nats));
       let committed: string[] = [];
       for (let s = 0; s < 20; s++) committed = committed.concat((await restarted.readStream(`thing-${s}`)).map((e) => e.id));
       expect(committed.length).toBeGreaterThanOrEqual(300);

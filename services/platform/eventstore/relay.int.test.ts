@@ -46,7 +46,7 @@ async function publishedIds(): Promise<string[]> {
 
 /** A publisher in front of the real one that fails the messages `fail` picks, with the error it returns. */
 function faulty(fail: (m: OutgoingMessage) => Error | undefined): MessagePublisher {
-  const real = jetStreamPublisher(nats.js);
+  const real = jetStreamPublisher(nats);
   return {
     async publish(m) {
       const err = fail(m);
@@ -64,7 +64,7 @@ describe('the outbox relay', () => {
   const opened: EventStore[] = [];
   const commits = () => store.collection<CommitDocument>('commits');
 
-  const open = async (publisher: MessagePublisher | undefined = jetStreamPublisher(nats.js)) => {
+  const open = async (publisher: MessagePublisher | undefined = jetStreamPublisher(nats)) => {
     const events = createEventStore({ store, logger: silentLogger(), publisher, relay: { sweepIntervalMs: 60_000, retryDelayMs: 20, maxAttempts: 3 } });
     await events.start();
     opened.push(events);
@@ -178,7 +178,7 @@ describe('the outbox relay', () => {
       },
     });
     // A mark delay far longer than the test: only flushed() writes the marks.
-    const events = createEventStore({ store: counted, logger: silentLogger(), publisher: jetStreamPublisher(nats.js), relay: { sweepIntervalMs: 60_000, markDelayMs: 60_000 } });
+    const events = createEventStore({ store: counted, logger: silentLogger(), publisher: jetStreamPublisher(nats), relay: { sweepIntervalMs: 60_000, markDelayMs: 60_000 } });
     await events.start();
     opened.push(events);
 

@@ -34,7 +34,7 @@ async function freshStream(): Promise<{ name: string; subject: string }> {
 }
 
 function publish(subject: string, id: string, body = id) {
-  return jetStreamPublisher(nats.js).publish({
+  return jetStreamPublisher(nats).publish({
     subject,
     id,
     type: 'orderflow.test.v1.Thing',
@@ -85,7 +85,7 @@ describe('subject filters', () => {
     );
     const consumer = await runConsumer({ nats, stream: orders.name, consumer: { durable: 'filtered' }, logger: silentLogger(), handler });
     const send = (contract: { subject: string; type: string }, id: string, value: Uint8Array) =>
-      jetStreamPublisher(nats.js).publish({ subject: contract.subject, id, type: contract.type, data: value, correlationId: 'ord_f' });
+      jetStreamPublisher(nats).publish({ subject: contract.subject, id, type: contract.type, data: value, correlationId: 'ord_f' });
     await send(Events.OrderPlaced, 'f1', encodeMessage(Events.OrderPlaced, Events.OrderPlaced.codec.fromPartial({ orderId: 'ord_f' })));
     await send(Events.OrderStepStarted, 'f2', encodeMessage(Events.OrderStepStarted, Events.OrderStepStarted.codec.fromPartial({ orderId: 'ord_f' })));
     await send(Events.OrderCompleted, 'f3', encodeMessage(Events.OrderCompleted, Events.OrderCompleted.codec.fromPartial({ orderId: 'ord_f' })));

@@ -1,6 +1,7 @@
 import { headers as natsHeaders, type MsgHdrs } from '@nats-io/nats-core';
-import type { JetStreamClient } from '@nats-io/jetstream';
 import { SpanKind, traceHeaders, withSpan } from '../trace.js';
+import { jetStreamAcks } from './jetstream-acks.js';
+import type { Nats } from './nats.js';
 
 /** Header names every Orderflow message carries on NATS. */
 export const Header = {
@@ -104,6 +105,7 @@ export function publishFailureKind(err: unknown): 'broker' | 'message' | 'unknow
     case 'ConnectionError':
     case 'TimeoutError':
     case 'NoRespondersError':
+    case 'NoResponders': // the NATS client's NoRespondersError names itself so
     case 'RequestError':
     case 'JetStreamNotEnabled':
       return 'broker';
@@ -118,11 +120,13 @@ export function publishFailureKind(err: unknown): 'broker' | 'message' | 'unknow
 
 /**
  * Publishes through JetStream with `msgID` set to the message id, so a message published twice
- * within the stream's duplicate window is stored once. Resolves when the server has persisted it.
+ * within the stream's duplicate window is stored once. Resolves when the server has persisted it;
+ * the acknowledgements of every publish on the connection arrive on one subscription (jetstream-acks.ts).
  * Each publish is a producer span, child of the message's `traceparent` (the commit's append) or
  * of the active span; the message carries the publish span's context to its consumers.
  */
-export function jetStreamPublisher(js: JetStreamClient): MessagePublisher {
+export function jetStreamPublisher(nats: Pick<Nats, 'nc' | 'inboxPrefix'>): MessagePublisher {
+  const acks = jetStreamAcks(nats.nc, { inboxPrefix: nats.inboxPrefix });
   return {
     publish: (msg) =>
       withSpan(
@@ -136,7 +140,7 @@ export function jetStreamPublisher(js: JetStreamClient): MessagePublisher {
         },
         async () => {
           const traceparent = traceHeaders().traceparent ?? msg.traceparent;
-          await js.publish(msg.subject, msg.data, { msgID: msg.id, headers: messageHeaders({ ...msg, ...(traceparent ? { traceparent } : {}) }) });
+          await acks.publish(msg.subject, msg.data, messageHeaders({ ...msg, ...(traceparent ? { traceparent } : {}) }));
         },
       ),
   };

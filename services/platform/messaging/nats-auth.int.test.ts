@@ -9,6 +9,7 @@ import { natsGrants } from '../../../scripts/nats-grants.js';
 import { Events, encodeMessage, streams } from '../contracts.js';
 import { silentLogger } from '../logging.js';
 import { startNatsServer, type TestNatsServer } from '../testing/nats-server.js';
+import { jetStreamPublisher } from './envelope.js';
 import { adminUser, generateNatsAuth, inboxPrefixOf, passwordVariableOf, serverAuthConfig, type GeneratedNatsAuth } from './nats-auth.js';
 import { connectNats, deadLetterStream, ensureStream, redriveStream, StreamNotProvisionedError, type Nats } from './nats.js';
 
@@ -67,11 +68,27 @@ describe('a nats-server with the generated users', () => {
     expect(await messagesIn('PAYMENTS_EVENTS')).toBe(before);
   });
 
-  it('stores a PaymentCaptured published by payments itself', async () => {
+  it('fails a refused publish of the outbox\'s publisher at once with the permissions violation, not after its timeout', async () => {
+    const inventory = await as('inventory');
+    const before = await messagesIn('PAYMENTS_EVENTS');
+    const started = Date.now();
+    const error = await jetStreamPublisher(inventory)
+      .publish({ subject: Events.PaymentCaptured.subject, id: 'forged-2', type: Events.PaymentCaptured.type, data: forgedCapture(), correlationId: 'ord_forged' })
+      .then(
+        () => undefined,
+        (err: unknown) => err,
+      );
+    expect(String(error)).toMatch(/permissions violation for publish to "payments\.events\.PaymentCaptured"/i);
+    expect(Date.now() - started).toBeLessThan(4_000); // the acknowledgement's timeout is 5 s
+    expect(await messagesIn('PAYMENTS_EVENTS')).toBe(before);
+  });
+
+  it('stores a PaymentCaptured published by payments itself, through the client and through the outbox\'s publisher on its own inbox', async () => {
     const payments = await as('payments');
     const before = await messagesIn('PAYMENTS_EVENTS');
     await payments.js.publish(Events.PaymentCaptured.subject, forgedCapture(), { msgID: 'genuine-1' });
-    expect(await messagesIn('PAYMENTS_EVENTS')).toBe(before + 1);
+    await jetStreamPublisher(payments).publish({ subject: Events.PaymentCaptured.subject, id: 'genuine-2', type: Events.PaymentCaptured.type, data: forgedCapture(), correlationId: 'ord_forged' });
+    expect(await messagesIn('PAYMENTS_EVENTS')).toBe(before + 2);
   });
 
   it('lets no service delete, purge or reconfigure a stream', async () => {

@@ -30,6 +30,8 @@ export interface Nats {
   readonly nc: NatsConnection;
   readonly js: JetStreamClient;
   readonly jsm: JetStreamManager;
+  /** Prefix of the connection's reply subjects (`_INBOX` unless one was given). */
+  readonly inboxPrefix: string;
 }
 
 /** Options of `connectNats`. */
@@ -77,7 +79,7 @@ export async function connectNats(options: ConnectNatsOptions): Promise<Nats> {
     }
   })();
   const jsm = await jetstreamManager(nc);
-  return { nc, js: jetstream(nc), jsm };
+  return { nc, js: jetstream(nc), jsm, inboxPrefix: options.inboxPrefix ?? '_INBOX' };
 }
 
 /** A stream to provision: its name, subjects, and retention knobs. */
