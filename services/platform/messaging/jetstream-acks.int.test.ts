@@ -116,4 +116,16 @@ describe('jetStreamAcks', () => {
     expect((await awaited)?.name).toBe('ClosedConnectionError');
     expect((await failureOf(acks.publish('acks.closed', bytes('x'), withId('close-2'))))?.name).toBe('ClosedConnectionError');
   });
+
+  it('rejects, not throws, a first publish on a draining connection', async () => {
+    const other = await connectNats({ url: server.url, name: 'acks-test-drain', logger: silentLogger() });
+    const drained = other.nc.drain();
+    const acks = jetStreamAcks(other.nc);
+    let result: Promise<unknown> | undefined;
+    expect(() => {
+      result = acks.publish('acks.drain', bytes('x'), withId('drain-1'));
+    }).not.toThrow();
+    expect((await failureOf(result!))?.name).toMatch(/Draining|Closed/);
+    await drained;
+  });
 });

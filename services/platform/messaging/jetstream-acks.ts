@@ -71,13 +71,15 @@ class SharedInboxAcks implements JetStreamAcks {
 
   publish(subject: string, data: Uint8Array, headers: MsgHdrs): Promise<PubAck> {
     if (this.#closed) return Promise.reject(new errors.ClosedConnectionError());
-    const reply = `${this.#replies()}.${(this.#sequence++).toString(36)}`;
     return new Promise<PubAck>((resolve, reject) => {
-      this.#awaited.set(reply, { subject, deadline: Date.now() + this.timeoutMs, resolve, reject });
+      let reply: string | undefined;
       try {
+        // Subscribing (at the first publish) fails like publishing on a draining or closed connection.
+        reply = `${this.#replies()}.${(this.#sequence++).toString(36)}`;
+        this.#awaited.set(reply, { subject, deadline: Date.now() + this.timeoutMs, resolve, reject });
         this.nc.publish(subject, data, { reply, headers });
       } catch (error) {
-        this.#awaited.delete(reply);
+        if (reply !== undefined) this.#awaited.delete(reply);
         reject(error);
         return;
       }
