@@ -104,7 +104,6 @@ export function publishFailureKind(err: unknown): 'broker' | 'message' | 'unknow
     case 'DrainingConnectionError':
     case 'ConnectionError':
     case 'TimeoutError':
-    case 'NoRespondersError':
     case 'NoResponders': // the NATS client's NoRespondersError names itself so
     case 'RequestError':
     case 'JetStreamNotEnabled':

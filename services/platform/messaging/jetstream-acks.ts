@@ -38,7 +38,7 @@ interface Awaited {
 const decoder = new TextDecoder();
 const byConnection = new WeakMap<NatsConnection, JetStreamAcks>();
 
-/** The connection's acknowledged publisher: one per connection, however often it is asked for. */
+/** The connection's acknowledged publisher: one per connection, however often it is asked for (the first call's options hold). */
 export function jetStreamAcks(nc: NatsConnection, options: JetStreamAcksOptions = {}): JetStreamAcks {
   let acks = byConnection.get(nc);
   if (acks === undefined) {
@@ -55,22 +55,18 @@ class SharedInboxAcks implements JetStreamAcks {
   #subscription: Subscription | undefined;
   #sequence = 0;
   #timer: NodeJS.Timeout | undefined;
-  #closed = false;
 
   constructor(
     private readonly nc: NatsConnection,
     private readonly inboxPrefix: string,
     private readonly timeoutMs: number,
   ) {
-    void nc.closed().then(() => {
-      this.#closed = true;
-      this.#failAll(() => new errors.ClosedConnectionError());
-    });
+    // A publish after the close is refused by the connection itself (ClosedConnectionError).
+    void nc.closed().then(() => this.#failAll(() => new errors.ClosedConnectionError()));
     void this.#watchPermissions();
   }
 
   publish(subject: string, data: Uint8Array, headers: MsgHdrs): Promise<PubAck> {
-    if (this.#closed) return Promise.reject(new errors.ClosedConnectionError());
     return new Promise<PubAck>((resolve, reject) => {
       let reply: string | undefined;
       try {
